@@ -1,0 +1,63 @@
+// The libc calls Swift cannot import (macros, _GNU_SOURCE-only declarations,
+// structs it cannot lay out). Only Sources/MathesarInit/Process and
+// Sources/MathesarInit/Volume call these; every other file uses their Swift API.
+#ifndef CSYSTEMSHIMS_H
+#define CSYSTEMSHIMS_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// Spawns `path` with posix_spawn: empty signal mask, every signal at its default
+/// disposition, a new session (POSIX_SPAWN_SETSID: own process group, no
+/// controlling terminal), fds 0-2 from `stdio_fds` (-1 means /dev/null) and
+/// every other descriptor closed. `cwd` may be NULL. Returns 0 or an errno.
+int msi_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+              const int stdio_fds[3], const char *cwd);
+
+/// signalfd for `mask` (close-on-exec, non-blocking). Returns the fd or -1.
+int msi_signalfd(const sigset_t *mask);
+
+/// Reads one signalfd record. Returns 1 when one was read, 0 when none is
+/// pending, -1 on error (errno set).
+int msi_signalfd_read(int fd, int *signo, pid_t *sender_pid);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1). Returns 0 or -1.
+int msi_set_child_subreaper(void);
+
+/// Decoding of waitpid's status word.
+int msi_wifexited(int status);
+int msi_wexitstatus(int status);
+int msi_wifsignaled(int status);
+int msi_wtermsig(int status);
+
+/// setgroups, setgid, setuid, and a check that root cannot be regained.
+/// Returns 0 or an errno.
+int msi_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups);
+
+/// getrandom(2) until `length` bytes are filled. Returns 0 or an errno.
+int msi_getrandom(void *buffer, size_t length);
+
+/// syncfs(2) on the filesystem holding `fd`. Returns 0 or an errno.
+int msi_syncfs(int fd);
+
+/// renameat2(RENAME_NOREPLACE). Returns 0 or an errno.
+int msi_rename_noreplace(const char *from, const char *to);
+
+/// Free and total bytes of the filesystem holding `path`. Returns 0 or an errno.
+int msi_filesystem_space(const char *path, uint64_t *free_bytes, uint64_t *total_bytes);
+
+/// Device number of the filesystem holding `path` (to tell mount points apart).
+int msi_device_of(const char *path, uint64_t *device);
+
+/// pipe2(O_CLOEXEC). Returns 0 or -1.
+int msi_pipe_cloexec(int fds[2]);
+
+/// The pipe size limit, for tests of output floods. Returns the size or -1.
+int msi_pipe_size(int fd);
+
+/// Every signal number this platform has (1..NSIG-1).
+int msi_signal_count(void);
+
+#endif

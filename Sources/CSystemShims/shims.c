@@ -1,0 +1,141 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int msi_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+              const int stdio_fds[3], const char *cwd) {
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_t actions;
+    int rc = posix_spawnattr_init(&attr);
+    if (rc != 0) return rc;
+    rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) {
+        posix_spawnattr_destroy(&attr);
+        return rc;
+    }
+
+    sigset_t empty, all;
+    sigemptyset(&empty);
+    sigfillset(&all);
+    // SIGKILL and SIGSTOP cannot be reset; glibc ignores them in the set.
+    rc = posix_spawnattr_setsigmask(&attr, &empty);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
+    if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+
+    for (int target = 0; rc == 0 && target < 3; target++) {
+        if (stdio_fds[target] < 0) {
+            rc = posix_spawn_file_actions_addopen(&actions, target, "/dev/null",
+                                                  target == 0 ? O_RDONLY : O_WRONLY, 0);
+        } else if (stdio_fds[target] == target) {
+            // dup2 onto itself would not clear close-on-exec; clear it explicitly.
+            int flags = fcntl(target, F_GETFD);
+            if (flags >= 0 && (flags & FD_CLOEXEC)) fcntl(target, F_SETFD, flags & ~FD_CLOEXEC);
+        } else {
+            rc = posix_spawn_file_actions_adddup2(&actions, stdio_fds[target], target);
+        }
+    }
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int msi_signalfd(const sigset_t *mask) {
+    return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int msi_signalfd_read(int fd, int *signo, pid_t *sender_pid) {
+    struct signalfd_siginfo info;
+    for (;;) {
+        ssize_t n = read(fd, &info, sizeof info);
+        if (n == (ssize_t)sizeof info) {
+            *signo = (int)info.ssi_signo;
+            *sender_pid = (pid_t)info.ssi_pid;
+            return 1;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (n >= 0) errno = EIO;
+        return -1;
+    }
+}
+
+int msi_set_child_subreaper(void) {
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int msi_wifexited(int status) { return WIFEXITED(status); }
+int msi_wexitstatus(int status) { return WEXITSTATUS(status); }
+int msi_wifsignaled(int status) { return WIFSIGNALED(status); }
+int msi_wtermsig(int status) { return WTERMSIG(status); }
+
+int msi_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups) {
+    if (setgroups(ngroups, groups) != 0) return errno;
+    if (setgid(gid) != 0) return errno;
+    if (setuid(uid) != 0) return errno;
+    if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) return EPERM;
+    return 0;
+}
+
+int msi_getrandom(void *buffer, size_t length) {
+    unsigned char *p = buffer;
+    while (length > 0) {
+        ssize_t n = getrandom(p, length, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        p += n;
+        length -= (size_t)n;
+    }
+    return 0;
+}
+
+int msi_syncfs(int fd) {
+    return syncfs(fd) == 0 ? 0 : errno;
+}
+
+int msi_rename_noreplace(const char *from, const char *to) {
+    return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+}
+
+int msi_filesystem_space(const char *path, uint64_t *free_bytes, uint64_t *total_bytes) {
+    struct statvfs s;
+    if (statvfs(path, &s) != 0) return errno;
+    *free_bytes = (uint64_t)s.f_bavail * (uint64_t)s.f_frsize;
+    *total_bytes = (uint64_t)s.f_blocks * (uint64_t)s.f_frsize;
+    return 0;
+}
+
+int msi_device_of(const char *path, uint64_t *device) {
+    struct stat st;
+    if (stat(path, &st) != 0) return errno;
+    *device = (uint64_t)st.st_dev;
+    return 0;
+}
+
+int msi_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int msi_pipe_size(int fd) {
+    return fcntl(fd, F_GETPIPE_SZ);
+}
+
+int msi_signal_count(void) { return NSIG; }

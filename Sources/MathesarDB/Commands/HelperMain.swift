@@ -1,0 +1,48 @@
+import Glibc
+import MathesarInit
+
+/// `mathesar-init-db`'s entry point: the internal steps PID 1 runs during boot,
+/// and the commands `mathesar-init` hands over because they need libpq.
+public enum HelperMain {
+    public static func main(_ argv: [String]) -> Int32 {
+        let arguments = Array(argv.dropFirst())
+        let environment = currentEnvironment()
+        if let first = arguments.first, let step = DatabaseHelper.Step(rawValue: first) {
+            return runStep(step, environment: environment)
+        }
+        let command: Command
+        switch Command.parse(arguments) {
+        case .success(let parsed): command = parsed
+        case .failure(let failure):
+            FileIO.writeAll(2, Array("mathesar-init: \(failure.message)\n".utf8))
+            return failure.code
+        }
+        switch command {
+        case .version:
+            FileIO.writeAll(1, Array("mathesar-init-db \(Version.current)\n".utf8))
+            return 0
+        default:
+            FileIO.writeAll(2, Array("mathesar-init-db: run this through mathesar-init (\(Command.usage))\n".utf8))
+            return ExitCode.usage
+        }
+    }
+
+    static func runStep(_ step: DatabaseHelper.Step, environment: [String: String]) -> Int32 {
+        let logger = Logger(format: .text, relayed: true)
+        let config: Configuration
+        switch ConfigurationLoader.load(environment: environment, isRoot: false) {
+        case .success(let loaded): config = loaded
+        case .failure(let error):
+            logger.error(error.description)
+            return ExitCode.configuration
+        }
+        let server = InternalServer(config: config, environment: environment)
+        switch step {
+        case .bundledReady: return BundledReadiness(server: server, logger: logger).run()
+        case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
+        case .schemaUpgrade:
+            logger.error("schema upgrades are not implemented yet")
+            return ExitCode.internalError
+        }
+    }
+}

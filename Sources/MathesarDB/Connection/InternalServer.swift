@@ -1,0 +1,60 @@
+import MathesarInit
+import PostgresClient
+
+/// How the helper reaches the internal server (bundled or external) and the
+/// databases named in `MATHESAR_SCHEMA_DATABASES` or `--database`.
+public struct InternalServer {
+    public let config: Configuration
+    public let mode: DatabaseMode
+    /// The bundled server's socket directory.
+    public let socketDirectory: String?
+
+    public init(config: Configuration, environment: [String: String]) {
+        self.config = config
+        self.mode = environment[DatabaseHelper.Variable.mode].flatMap(DatabaseMode.init(rawValue:)) ?? config.database.mode
+        self.socketDirectory = environment[DatabaseHelper.Variable.socketDirectory]
+            ?? (mode == .bundled ? config.runDirectory + "/postgresql" : nil)
+    }
+
+    var password: String? { config.database.password?.givenValue }
+
+    /// Where the server is, for messages (never with a password).
+    public var location: String {
+        switch mode {
+        case .bundled: "the bundled PostgreSQL (\(socketDirectory ?? "?"))"
+        case .external: "\(config.database.host ?? "?"):\(config.database.port)"
+        }
+    }
+
+    /// Administration connection: bundled as the bootstrap superuser over the
+    /// private socket; external as the configured role.
+    public func adminParameters(database: String? = nil) -> ConnectionParameters {
+        switch mode {
+        case .bundled:
+            return ConnectionParameters(host: socketDirectory!, port: config.database.port, database: database ?? "postgres",
+                                        user: BundledServer.superuser, password: nil, connectTimeout: 5)
+        case .external:
+            return appParameters(database: database)
+        }
+    }
+
+    /// The app's own connection (the role and password it is given).
+    public func appParameters(database: String? = nil) -> ConnectionParameters {
+        let db = config.database
+        let host = mode == .bundled ? "127.0.0.1" : db.host!
+        return ConnectionParameters(host: host, port: db.port, database: database ?? db.name, user: db.user,
+                                    password: password, sslMode: mode == .bundled ? "disable" : db.sslMode,
+                                    connectTimeout: 10)
+    }
+
+    /// A `MATHESAR_SCHEMA_DATABASES` / `--database` entry: a URL as given, or a
+    /// database name on the internal server with the administration role.
+    public func parameters(forTarget entry: String) -> (ConnectionParameters, expandURL: Bool) {
+        if SchemaTarget.isURL(entry) {
+            var params = ConnectionParameters([("dbname", entry), ("application_name", "mathesar-init"), ("connect_timeout", "10")])
+            if mode == .external, entry.firstRange(of: "sslmode=") == nil { params = params.with("sslmode", config.database.sslMode) }
+            return (params, true)
+        }
+        return (adminParameters(database: entry), false)
+    }
+}

@@ -1,0 +1,44 @@
+import Glibc
+import MathesarInit
+import PostgresClient
+
+/// Waits for a server with `PQping`: a short backoff (5 ms, doubling up to a
+/// cap), never a `sleep 1` loop, with a progress line every few seconds.
+struct Waiter {
+    var initialDelay = 0.005
+    var maxDelay: Double
+    var progressEvery = 5.0
+
+    enum Outcome: Equatable {
+        case ready
+        case timedOut(last: PingResult)
+        case invalidParameters
+    }
+
+    /// `timeout` nil waits without end (the bundled server, watched by PID 1).
+    func wait(for parameters: ConnectionParameters, timeout: Double?, progress: (PingResult, Double) -> Void) -> Outcome {
+        let start = Instant.now()
+        var delay = initialDelay
+        var nextProgress = progressEvery
+        while true {
+            let result = PostgresConnection.ping(parameters)
+            switch result {
+            case .ready: return .ready
+            case .invalidParameters: return .invalidParameters
+            case .rejecting, .noResponse: break
+            }
+            let elapsed = Instant.now().seconds(since: start)
+            if let timeout, elapsed >= timeout { return .timedOut(last: result) }
+            if elapsed >= nextProgress {
+                progress(result, elapsed)
+                nextProgress += progressEvery
+            }
+            var pause = delay
+            if let timeout { pause = min(pause, max(0.001, timeout - elapsed)) }
+            var request = timespec(tv_sec: Int(pause), tv_nsec: Int((pause - Double(Int(pause))) * 1e9))
+            var remaining = timespec()
+            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            delay = min(delay * 2, maxDelay)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import MathesarInit
+import PostgresClient
+
+/// `__external-ready`: waits for the external server until
+/// `MATHESAR_DB_WAIT_TIMEOUT`, then proves the configured role can use the
+/// internal database: SUPERUSER or owner (Mathesar's requirement).
+struct ExternalReadiness {
+    let server: InternalServer
+    let logger: Logger
+
+    func run() -> Int32 {
+        switch ExternalDatabaseCheck(server: server).run(waitTimeout: server.config.databaseWaitTimeout, progress: { logger.info($0) }) {
+        case .success(let notes):
+            for note in notes { logger.info(note) }
+            return 0
+        case .failure(let failure):
+            logger.error(failure.message)
+            return failure.code
+        }
+    }
+}
+
+/// The external server's checks, shared by boot and `check`.
+struct ExternalDatabaseCheck {
+    let server: InternalServer
+
+    var db: DatabaseSettings { server.config.database }
+
+    func run(waitTimeout: Double, progress: (String) -> Void) -> Result<[String], Failure> {
+        let params = server.appParameters()
+        let where_ = "\(db.host!):\(db.port)"
+        let outcome = Waiter(maxDelay: 1).wait(for: params, timeout: waitTimeout) { result, elapsed in
+            let state = result == .rejecting ? "it answers but rejects connections (starting up?)" : "no answer yet"
+            progress("waiting for PostgreSQL at \(where_) (POSTGRES_HOST, POSTGRES_PORT): \(state); \(Int(elapsed)) s of \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT)")
+        }
+        switch outcome {
+        case .ready: break
+        case .invalidParameters:
+            return .failure(Failure(ExitCode.configuration, "PostgreSQL connection settings for \(where_) are invalid (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_SSLMODE)"))
+        case .timedOut(let last):
+            let state = last == .rejecting ? "it answered but kept rejecting connections" : "it never answered"
+            return .failure(Failure(ExitCode.databaseUnavailable, "PostgreSQL at \(where_) was not ready within \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT): \(state). Check POSTGRES_HOST and POSTGRES_PORT, that the server runs and that this container can reach it, or raise MATHESAR_DB_WAIT_TIMEOUT"))
+        }
+        do {
+            let connection = try PostgresConnection.connect(params)
+            return privileges(connection)
+        } catch {
+            return connectFailed(error)
+        }
+    }
+
+    private func connectFailed(_ error: PostgresError) -> Result<[String], Failure> {
+        let where_ = "\(db.host!):\(db.port)"
+        if error.sqlState == "28P01" || error.sqlState == "28000" {
+            return .failure(Failure(ExitCode.databaseUnavailable, "PostgreSQL at \(where_) refused role \(db.user): \(error.message). Check POSTGRES_USER and POSTGRES_PASSWORD (or POSTGRES_PASSWORD_FILE)"))
+        }
+        if error.sqlState == "3D000" {
+            return createMissingDatabase()
+        }
+        return .failure(Failure(ExitCode.databaseUnavailable, "cannot connect to PostgreSQL at \(where_) as \(db.user) (POSTGRES_SSLMODE=\(db.sslMode)): \(error.message)"))
+    }
+
+    /// The database does not exist: create it when the role may, else say how.
+    private func createMissingDatabase() -> Result<[String], Failure> {
+        let fix = "CREATE DATABASE \(PostgresConnection.quoteIdentifier(db.name)) OWNER \(PostgresConnection.quoteIdentifier(db.user));"
+        do {
+            let connection = try PostgresConnection.connect(server.appParameters(database: "postgres"))
+            let rows = try connection.query("SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user")
+            guard rows.first?.first == "t" else {
+                return .failure(Failure(ExitCode.databaseUnavailable, "database \(db.name) (POSTGRES_DB) does not exist on \(db.host!):\(db.port) and role \(db.user) may not create it. As a superuser, run: \(fix)"))
+            }
+            try connection.execute("CREATE DATABASE \(PostgresConnection.quoteIdentifier(db.name))")
+            let created = try PostgresConnection.connect(server.appParameters())
+            return privileges(created).map { ["created database \(db.name) on \(db.host!):\(db.port)"] + $0 }
+        } catch {
+            return .failure(Failure(ExitCode.databaseUnavailable, "database \(db.name) (POSTGRES_DB) does not exist on \(db.host!):\(db.port) and could not be created (\(error.message)). As a superuser, run: \(fix)"))
+        }
+    }
+
+    /// SUPERUSER or owner of the database, as Mathesar requires.
+    private func privileges(_ connection: PostgresConnection) -> Result<[String], Failure> {
+        do {
+            let rows = try connection.query("""
+                SELECT r.rolsuper, d.datdba = r.oid, pg_catalog.pg_get_userbyid(d.datdba)
+                FROM pg_catalog.pg_roles r, pg_catalog.pg_database d
+                WHERE r.rolname = current_user AND d.datname = current_database()
+                """)
+            guard let row = rows.first else {
+                return .failure(Failure(ExitCode.databaseUnavailable, "cannot read role \(db.user)'s attributes on \(db.host!):\(db.port)"))
+            }
+            if row[0] == "t" { return .success(["role \(db.user) is SUPERUSER on \(db.host!):\(db.port)"]) }
+            if row[1] == "t" { return .success(["role \(db.user) owns database \(db.name) on \(db.host!):\(db.port)"]) }
+            let fix = "ALTER DATABASE \(PostgresConnection.quoteIdentifier(db.name)) OWNER TO \(PostgresConnection.quoteIdentifier(db.user));"
+            return .failure(Failure(ExitCode.databaseUnavailable, "role \(db.user) is neither SUPERUSER nor the owner of database \(db.name) (owned by \(row[2] ?? "?")) on \(db.host!):\(db.port); Mathesar needs one of the two. As a superuser or the current owner, run: \(fix)"))
+        } catch {
+            return .failure(Failure(ExitCode.databaseUnavailable, "checking role \(db.user)'s privileges failed: \(error)"))
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// How PID 1 runs `mathesar-init-db`, the libpq helper, for one step of boot.
+/// Keeping libpq out of PID 1 keeps its 22 shared libraries out of the
+/// process that stays resident, and a slow query can never stall signal
+/// handling or the draining of PostgreSQL's log pipe.
+public struct DatabaseHelper {
+    public let path: String
+    public let environment: [String: String]
+
+    /// Internal commands of the helper binary.
+    public enum Step: String {
+        case bundledReady = "__bundled-ready"
+        case externalReady = "__external-ready"
+        case schemaUpgrade = "__schema-upgrade"
+    }
+
+    /// Variables that tell the helper about the bundled server.
+    public enum Variable {
+        public static let mode = "MSI_DATABASE_MODE"
+        public static let socketDirectory = "MSI_SOCKET_DIR"
+    }
+
+    public init(path: String, appEnvironment: [String: String], config: Configuration, socketDirectory: String?) {
+        self.path = path
+        var env = appEnvironment
+        env["SECRET_KEY"] = nil
+        env[Variable.mode] = config.database.mode.rawValue
+        if let socketDirectory { env[Variable.socketDirectory] = socketDirectory }
+        self.environment = env
+    }
+
+    public func spec(_ step: Step) -> ProcessSpec {
+        ProcessSpec(source: Logger.ownSource, executable: path, arguments: [path, step.rawValue], environment: environment)
+    }
+}

@@ -1,0 +1,95 @@
+/// The command line of the contract, parsed.
+public enum Command: Equatable {
+    case run(appCommand: [String])
+    case check
+    case config(format: ConfigFormat)
+    case migrate
+    case healthcheck
+    case schema(SchemaAction, database: String)
+    case version
+    case help
+
+    public enum ConfigFormat: String, Equatable { case text, json }
+    public enum SchemaAction: String, Equatable, CaseIterable { case install, upgrade, uninstall, status }
+
+    /// Whether the command needs libpq, and so runs in `mathesar-init-db`.
+    public var needsDatabaseHelper: Bool {
+        switch self {
+        case .check, .healthcheck, .schema: true
+        default: false
+        }
+    }
+
+    public static let usage = """
+        usage: mathesar-init [run] [--] [APP COMMAND ...]   boot, then supervise the app (default)
+               mathesar-init check                          preflight: validate config, volume, binaries, database
+               mathesar-init config [--format text|json]    effective configuration with sources
+               mathesar-init migrate                        boot the database, run migrations, stop, exit
+               mathesar-init healthcheck                    exit 0 when the app and database are healthy
+               mathesar-init schema (install|upgrade|uninstall|status) --database NAME|URL
+               mathesar-init version
+        Configuration comes from the environment; see `mathesar-init config` and the README.
+        """
+
+    /// Parses argv without the program name. Errors are for exit status 64.
+    public static func parse(_ arguments: [String]) -> Result<Command, Failure> {
+        func bad(_ message: String) -> Result<Command, Failure> {
+            .failure(Failure(ExitCode.usage, "\(message)\n\(usage)"))
+        }
+        func noMore(_ rest: ArraySlice<String>, _ command: Command, _ name: String) -> Result<Command, Failure> {
+            rest.isEmpty ? .success(command) : bad("\(name) takes no arguments, got: \(rest.joined(separator: " "))")
+        }
+        guard let first = arguments.first else { return .success(.run(appCommand: [])) }
+        let rest = arguments.dropFirst()
+        switch first {
+        case "run":
+            return .success(.run(appCommand: Array(rest.first == "--" ? rest.dropFirst() : rest)))
+        case "--":
+            return .success(.run(appCommand: Array(rest)))
+        case "check": return noMore(rest, .check, "check")
+        case "migrate": return noMore(rest, .migrate, "migrate")
+        case "healthcheck": return noMore(rest, .healthcheck, "healthcheck")
+        case "version", "--version": return noMore(rest, .version, "version")
+        case "help", "--help", "-h": return .success(.help)
+        case "config":
+            var format = ConfigFormat.text
+            var items = Array(rest)
+            while !items.isEmpty {
+                let item = items.removeFirst()
+                if item == "--format", let value = items.first {
+                    items.removeFirst()
+                    guard let parsed = ConfigFormat(rawValue: value) else { return bad("config --format must be text or json, got: \(value)") }
+                    format = parsed
+                } else if item.hasPrefix("--format="), let parsed = ConfigFormat(rawValue: String(item.dropFirst(9))) {
+                    format = parsed
+                } else {
+                    return bad("config: unexpected argument \(item)")
+                }
+            }
+            return .success(.config(format: format))
+        case "schema":
+            var items = Array(rest)
+            guard let actionName = items.first, let action = SchemaAction(rawValue: actionName) else {
+                return bad("schema needs an action: install, upgrade, uninstall or status")
+            }
+            items.removeFirst()
+            var database: String?
+            while !items.isEmpty {
+                let item = items.removeFirst()
+                if item == "--database", let value = items.first {
+                    items.removeFirst()
+                    database = value
+                } else if item.hasPrefix("--database=") {
+                    database = String(item.dropFirst(11))
+                } else {
+                    return bad("schema \(actionName): unexpected argument \(item)")
+                }
+            }
+            guard let database, !database.isEmpty else { return bad("schema \(actionName) needs --database NAME (a database on the internal server) or a postgresql:// URL") }
+            return .success(.schema(action, database: database))
+        default:
+            if first.hasPrefix("-") { return bad("unknown option \(first)") }
+            return .success(.run(appCommand: arguments))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/// `MATHESAR_LOG_FORMAT`.
+public enum LogFormat: String, Sendable, CaseIterable {
+    case text, json
+}
+
+public enum LogLevel: String, Sendable {
+    case debug, info, warning, error
+}
+
+/// Where formatted lines go: straight to the descriptor (subcommands, helpers),
+/// or through PID 1's queue that never blocks the supervisor.
+public protocol LogSink: AnyObject {
+    func write(_ line: [UInt8], toStderr: Bool)
+}
+
+/// Writes with blocking `write(2)`; for processes that are not the supervisor.
+public final class DirectSink: LogSink {
+    public init() {}
+    public func write(_ line: [UInt8], toStderr: Bool) {
+        FileIO.writeAll(toStderr ? 2 : 1, line)
+    }
+}
+
+/// Formats our own lines and children's lines, tagged with their source.
+/// Text: `source | message`, sources padded so that columns line up.
+/// JSON: one object a line with time, source, level, message.
+public final class Logger {
+    public static let ownSource = "mathesar-init"
+    public let format: LogFormat
+    /// A helper run by PID 1 prints bare messages ("warning: ..."), which PID 1
+    /// tags and formats like its own lines, so that the log reads as one.
+    public let relayed: Bool
+    let sink: any LogSink
+    /// Secrets that must never reach a log line, replaced if they do.
+    private var secrets: [String] = []
+
+    public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false) {
+        self.format = format
+        self.sink = sink
+        self.relayed = relayed
+    }
+
+    /// Registers a secret value; any line containing it is masked.
+    public func redact(_ secret: String) {
+        if secret.count >= 4 && !secrets.contains(secret) { secrets.append(secret) }
+    }
+
+    public func debug(_ message: String) {}
+    public func info(_ message: String) { own(.info, message) }
+    public func warning(_ message: String) { own(.warning, message) }
+    public func error(_ message: String) { own(.error, message) }
+
+    func own(_ level: LogLevel, _ message: String) {
+        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
+            emit(source: Logger.ownSource, level: level, message: String(line), toStderr: true)
+        }
+    }
+
+    /// A line a child wrote (without its newline).
+    public func child(source: String, line: String, fromStderr: Bool) {
+        if source == Logger.ownSource {
+            for level in [LogLevel.warning, .error] where line.hasPrefix(level.rawValue + ": ") {
+                return emit(source: source, level: level, message: String(line.dropFirst(level.rawValue.count + 2)), toStderr: true)
+            }
+            return emit(source: source, level: .info, message: line, toStderr: true)
+        }
+        let level = source == "postgres" ? Logger.postgresLevel(line) : .info
+        emit(source: source, level: level, message: line, toStderr: fromStderr)
+    }
+
+    func emit(source: String, level: LogLevel, message: String, toStderr: Bool) {
+        var message = message
+        for secret in secrets where message.contains(secret) {
+            message = message.replacingAll(secret, with: "<redacted>")
+        }
+        var out: String
+        if relayed {
+            out = (level == .warning || level == .error ? level.rawValue + ": " : "") + message + "\n"
+            return sink.write(Array(out.utf8), toStderr: toStderr)
+        }
+        switch format {
+        case .text:
+            let pad = max(0, Logger.ownSource.count - source.count)
+            out = source + String(repeating: " ", count: pad) + " | "
+            if level == .warning || level == .error, source == Logger.ownSource { out += level.rawValue + ": " }
+            out += message
+        case .json:
+            out = JSONValue.object([
+                ("time", .string(WallClock.timestamp())),
+                ("source", .string(source)),
+                ("level", .string(level.rawValue)),
+                ("message", .string(message)),
+            ]).encoded()
+        }
+        out += "\n"
+        sink.write(Array(out.utf8), toStderr: toStderr)
+    }
+
+    /// PostgreSQL prefixes its lines with a severity; keep it in JSON logs.
+    static func postgresLevel(_ line: String) -> LogLevel {
+        for (prefix, level) in [("ERROR:", LogLevel.error), ("FATAL:", .error), ("PANIC:", .error), ("WARNING:", .warning)]
+        where line.hasPrefix(prefix) || line.contains(" " + prefix) {
+            return level
+        }
+        return .info
+    }
+}
+
+extension String {
+    /// All occurrences replaced (no Foundation).
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}

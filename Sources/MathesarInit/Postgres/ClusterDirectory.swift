@@ -1,0 +1,51 @@
+import Glibc
+
+/// What `PGDATA` holds, found by reading only.
+public enum ClusterState: Equatable, Sendable {
+    /// Missing, empty, or holding only an empty `lost+found`: initialize.
+    case empty
+    /// A cluster (PG_VERSION present) of this major version.
+    case cluster(major: Int)
+    /// Not empty and not a cluster: refuse, touch nothing.
+    case foreign(entries: [String])
+    /// PGDATA exists but is not a directory.
+    case notADirectory
+}
+
+/// Reads `PGDATA` to decide what boot must do with it.
+public enum ClusterDirectory {
+    /// Entries our own interrupted first boot may leave inside a mount-point PGDATA.
+    static let nestedInitName = ".mathesar-initdb"
+
+    public static func classify(_ pgdata: String) -> ClusterState {
+        var st = stat()
+        guard stat(pgdata, &st) == 0 else { return .empty }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return .notADirectory }
+        if let text = readTextFile(pgdata + "/PG_VERSION"), let major = parseVersionFile(text) {
+            return .cluster(major: major)
+        }
+        let entries = (FileIO.list(pgdata) ?? []).filter { $0 != nestedInitName }
+        if entries.isEmpty { return .empty }
+        if entries == ["lost+found"], (FileIO.list(pgdata + "/lost+found") ?? ["?"]).isEmpty { return .empty }
+        return .foreign(entries: entries)
+    }
+
+    /// PG_VERSION holds "15" (or "9.6" for old servers, whose major is 9.6 -> 9).
+    static func parseVersionFile(_ text: String) -> Int? {
+        Int(text.trimmingSpaces().split(separator: "\n").first?.split(separator: ".").first ?? "")
+    }
+
+    /// Whether PGDATA is a mount point (cannot be replaced by a rename).
+    public static func isMountPoint(_ pgdata: String) -> Bool {
+        var own: UInt64 = 0, parent: UInt64 = 0
+        return msiDevice(pgdata, &own) && msiDevice(AtomicFile.parentDirectory(of: pgdata), &parent) && own != parent
+    }
+
+    /// `pg_controldata`'s "Database cluster state" line value, e.g. "shut down".
+    public static func controlState(fromControlData text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("Database cluster state:") {
+            return String(line.dropFirst("Database cluster state:".count)).trimmingSpaces()
+        }
+        return nil
+    }
+}

@@ -1,0 +1,195 @@
+import CSystemShims
+import Glibc
+
+/// What the event loop reports to the code driving it.
+public enum RuntimeEvent: Equatable {
+    /// One of our children ended (orphans are reaped and counted, not reported).
+    case exited(pid: pid_t, status: ExitStatus)
+    /// A signal for PID 1 (SIGCHLD and SIGPIPE are handled inside).
+    case signal(Int32, sender: pid_t)
+}
+
+/// PID 1's event loop: one `poll` over the signalfd, the children's output
+/// pipes and PID 1's own stdout/stderr. It owns spawning and the reaper, so
+/// every child is started and collected here and nowhere else. Idle, it
+/// sleeps in `poll` with no timeout: no timer fires while nothing happens.
+public final class Runtime {
+    public let logger: Logger
+    public let output: OutputQueue
+    public let isPID1: Bool
+    private let signals: SignalChannel
+    private let reaper = Reaper()
+    private let spawner: Spawner
+    private var streams: [Int32: OutputStream] = [:]
+    private var children: [pid_t: Child] = [:]
+    /// Orphans re-parented to us and reaped.
+    public private(set) var orphansReaped = 0
+
+    struct OutputStream {
+        var pid: pid_t
+        var source: String
+        var toStderr: Bool
+        var logged: Bool
+        var buffer = LineBuffer()
+    }
+
+    struct Child {
+        var source: String
+        var recentLines: [String] = []
+    }
+
+    static let recentLineCount = 20
+
+    public init(logFormat: LogFormat) throws(Failure) {
+        Runtime.ensureStandardDescriptors()
+        signals = try SignalChannel()
+        isPID1 = getpid() == 1
+        if !isPID1 && msi_set_child_subreaper() != 0 {
+            throw Failure(ExitCode.internalError, "cannot become a child subreaper: \(lastErrnoText())")
+        }
+        output = OutputQueue()
+        logger = Logger(format: logFormat, sink: output)
+        spawner = Spawner(selfPath: SelfExecutable.path(), isRoot: geteuid() == 0)
+    }
+
+    /// A closed fd 0-2 would be reused by the next pipe and confuse children
+    /// and the log; point it at /dev/null instead.
+    static func ensureStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) < 0 {
+            let null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)
+            if null >= 0 && null != fd {
+                dup2(null, fd)
+                close(null)
+            }
+        }
+    }
+
+    /// Starts a child; its output (if tagged) is read by this loop from now on.
+    public func spawn(_ spec: ProcessSpec) throws(Failure) -> pid_t {
+        let spawned = try spawner.spawn(spec)
+        children[spawned.pid] = Child(source: spec.source)
+        let logged = spec.output == .tagged
+        if let fd = spawned.stdoutFD { streams[fd] = OutputStream(pid: spawned.pid, source: spec.source, toStderr: false, logged: logged) }
+        if let fd = spawned.stderrFD { streams[fd] = OutputStream(pid: spawned.pid, source: spec.source, toStderr: true, logged: logged) }
+        return spawned.pid
+    }
+
+    /// Sends a signal to a child's process group (each child leads its own
+    /// session), or to the process alone. A child already gone is not an error.
+    public func signal(_ pid: pid_t, _ signo: Int32, group: Bool = true) {
+        guard pid > 0 else { return }
+        if kill(group ? -pid : pid, signo) != 0 && errno == ESRCH && group {
+            _ = kill(pid, signo)
+        }
+    }
+
+    /// The last lines a child wrote, for error messages.
+    public func recentLines(of pid: pid_t) -> [String] {
+        children[pid]?.recentLines ?? finishedLines[pid] ?? []
+    }
+
+    private var finishedLines: [pid_t: [String]] = [:]
+
+    public var liveChildren: [pid_t] { Array(children.keys) }
+
+    /// Sleeps until something happens or `deadline` passes; returns what happened
+    /// (empty at the deadline). Output is pumped meanwhile.
+    public func waitForEvents(until deadline: Instant?) -> [RuntimeEvent] {
+        while true {
+            var fds = [pollfd(fd: signals.fd, events: Int16(POLLIN), revents: 0)]
+            for (fd, stream) in streams where output.hasRoom(toStderr: stream.toStderr) {
+                fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+            }
+            for fd in output.pendingDescriptors {
+                fds.append(pollfd(fd: fd, events: Int16(POLLOUT), revents: 0))
+            }
+            var timeout: Int32 = -1
+            if let deadline {
+                let remaining = deadline.nanoseconds - Instant.now().nanoseconds
+                if remaining <= 0 { return [] }
+                timeout = Int32(min((remaining + 999_999) / 1_000_000, Int64(Int32.max)))
+            }
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                logger.error("poll failed: \(lastErrnoText())")
+                return []
+            }
+            if ready == 0 { continue }  // the deadline check above returns
+
+            var events: [RuntimeEvent] = []
+            for p in fds.dropFirst() where p.revents != 0 {
+                if streams[p.fd] != nil {
+                    readStream(p.fd, drainAll: false)
+                } else {
+                    output.writeReady(fd: p.fd)
+                }
+            }
+            if fds[0].revents != 0 {
+                for (signo, sender) in signals.drain() {
+                    switch signo {
+                    case SIGCHLD: events += reap()
+                    case SIGPIPE: continue
+                    default: events.append(.signal(signo, sender: sender))
+                    }
+                }
+            }
+            for fd in output.pendingDescriptors { output.writeReady(fd: fd) }
+            if !events.isEmpty { return events }
+        }
+    }
+
+    private func reap() -> [RuntimeEvent] {
+        var events: [RuntimeEvent] = []
+        for (pid, status) in reaper.reapAll() {
+            guard children[pid] != nil else {
+                orphansReaped += 1
+                continue
+            }
+            // The child is gone, so what it wrote is all in the pipes: read it
+            // before reporting the exit, so that last lines are complete.
+            for (fd, stream) in streams where stream.pid == pid { readStream(fd, drainAll: true) }
+            finishedLines[pid] = children.removeValue(forKey: pid)?.recentLines
+            if finishedLines.count > 32, let oldest = finishedLines.keys.min() { finishedLines[oldest] = nil }
+            events.append(.exited(pid: pid, status: status))
+        }
+        return events
+    }
+
+    private func readStream(_ fd: Int32, drainAll: Bool) {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        repeat {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return }
+            guard var stream = streams[fd] else { return }
+            if n <= 0 {
+                if let last = stream.buffer.finish() { emit(stream, last) }
+                streams[fd] = nil
+                close(fd)
+                return
+            }
+            let lines = stream.buffer.append(chunk[0..<n])
+            streams[fd] = stream
+            for line in lines { emit(stream, line) }
+        } while drainAll
+    }
+
+    private func emit(_ stream: OutputStream, _ line: String) {
+        if stream.logged { logger.child(source: stream.source, line: line, fromStderr: stream.toStderr) }
+        if children[stream.pid] != nil {
+            children[stream.pid]!.recentLines.append(line)
+            if children[stream.pid]!.recentLines.count > Runtime.recentLineCount {
+                children[stream.pid]!.recentLines.removeFirst()
+            }
+        } else if finishedLines[stream.pid] != nil {
+            finishedLines[stream.pid]!.append(line)
+            if finishedLines[stream.pid]!.count > Runtime.recentLineCount { finishedLines[stream.pid]!.removeFirst() }
+        }
+    }
+
+    /// Before exit: flush the log, waiting at most `seconds`.
+    public func flushOutput(within seconds: Double = 1) {
+        output.drain(until: Instant.now().adding(seconds: seconds))
+    }
+}

@@ -1,0 +1,235 @@
+import Glibc
+
+/// Performs what `SupervisorMachine` decides, with the `Runtime`'s processes
+/// and signals. Boot runs its one-shot steps through `runTask`, so signals and
+/// child exits are handled the same way before the app starts as after.
+public final class Supervisor {
+    public let runtime: Runtime
+    public private(set) var machine: SupervisorMachine
+    private var launchers: [ServiceName: () throws(Failure) -> ProcessSpec] = [:]
+    private var status: StatusFile?
+    private var statusBroken = false
+    /// Shown in status.json before the app runs: "starting", "database", "migrating", ...
+    public var bootPhase = "starting" { didSet { writeStatus() } }
+    public let mode: String
+
+    public var logger: Logger { runtime.logger }
+
+    /// Why boot stopped early.
+    public enum Interruption: Error {
+        case stop(signal: Int32)
+        case failure(Failure)
+    }
+
+    public init(runtime: Runtime, policy: RestartPolicy, timings: SupervisionTimings, mode: String) {
+        self.runtime = runtime
+        self.machine = SupervisorMachine(policy: policy, timings: timings)
+        self.mode = mode
+    }
+
+    /// From now on, every change is written to status.json (once the run directory exists).
+    public func attachStatusFile(_ file: StatusFile) {
+        status = file
+        writeStatus()
+    }
+
+    /// How to (re)start a service; called at its first start and every restart.
+    public func setLauncher(_ name: ServiceName, _ make: @escaping () throws(Failure) -> ProcessSpec) {
+        launchers[name] = make
+    }
+
+    public func pid(of name: ServiceName) -> pid_t? { machine.services[name]?.pid }
+
+    /// Starts a service now (during boot).
+    @discardableResult
+    public func start(_ name: ServiceName) throws(Failure) -> pid_t {
+        guard let make = launchers[name] else { throw Failure(ExitCode.internalError, "no launcher for \(name.rawValue)") }
+        let pid = try runtime.spawn(try make())
+        machine.started(name, pid: pid, at: .now())
+        writeStatus()
+        return pid
+    }
+
+    // MARK: boot
+
+    /// Runs a one-shot child (initdb, the database helper, the migrate command)
+    /// to its end. Meanwhile: a stop signal terminates it and interrupts boot;
+    /// forwarded signals reach it when `forwardSignals`; a service that exits
+    /// interrupts boot with `serviceLost`'s failure.
+    @discardableResult
+    public func runTask(_ spec: ProcessSpec, forwardSignals: Bool = false,
+                        serviceLost: (ServiceName, ExitStatus, [String]) -> Failure = Supervisor.serviceLostDuringBoot) throws(Interruption) -> TaskResult {
+        let pid: pid_t
+        do {
+            pid = try runtime.spawn(spec)
+        } catch {
+            throw .failure(error)
+        }
+        while true {
+            for event in runtime.waitForEvents(until: nil) {
+                switch event {
+                case .exited(let exited, let status) where exited == pid:
+                    return TaskResult(status: status, lines: runtime.recentLines(of: pid))
+                case .exited(let exited, let status):
+                    if let name = machine.serviceLost(pid: exited, status: status) {
+                        let failure = serviceLost(name, status, runtime.recentLines(of: exited))
+                        terminateTask(pid, spec.source)
+                        throw .failure(failure)
+                    }
+                case .signal(let signo, _) where Signals.isStop(signo):
+                    logger.info("\(Signals.name(signo)) received during boot (\(bootPhase)); stopping \(spec.source)")
+                    terminateTask(pid, spec.source)
+                    throw .stop(signal: signo)
+                case .signal(let signo, _):
+                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo) }
+                }
+            }
+        }
+    }
+
+    /// How a one-shot child ended, and its last lines (all of them for short output).
+    public struct TaskResult {
+        public var status: ExitStatus
+        public var lines: [String]
+    }
+
+    public static func serviceLostDuringBoot(_ name: ServiceName, _ status: ExitStatus, _ lines: [String]) -> Failure {
+        let tail = lines.isEmpty ? "" : "; its last lines:\n  " + lines.suffix(10).joined(separator: "\n  ")
+        return Failure(ExitCode.databaseUnavailable, "\(name.rawValue) \(status) during boot\(tail)")
+    }
+
+    /// SIGTERM to the task's group, SIGKILL at the app's deadline.
+    private func terminateTask(_ pid: pid_t, _ source: String) {
+        runtime.signal(pid, SIGTERM)
+        let deadline = Instant.now().adding(seconds: machine.timings.appDeadline)
+        var killed = false
+        while true {
+            let events = runtime.waitForEvents(until: killed ? Instant.now().adding(seconds: 1) : deadline)
+            if events.contains(where: { if case .exited(pid, _) = $0 { true } else { false } }) { return }
+            for case .exited(let other, let status) in events { _ = machine.serviceLost(pid: other, status: status) }
+            if events.isEmpty {
+                if killed { return }
+                logger.warning("\(source) did not stop within \(formatDuration(machine.timings.appDeadline)) of SIGTERM; sending SIGKILL")
+                runtime.signal(pid, SIGKILL)
+                killed = true
+            }
+        }
+    }
+
+    /// Stops whatever boot started, in order, and returns the exit code.
+    public func shutdown(after interruption: Interruption) -> Int32 {
+        let now = Instant.now()
+        let actions: [SupervisorMachine.Action]
+        switch interruption {
+        case .stop(let signo):
+            actions = machine.stopRequested(by: signo, at: now)
+        case .failure(let failure):
+            logger.error(failure.message)
+            actions = machine.fail(code: failure.code, message: failure.message, at: now)
+        }
+        if let code = perform(actions) { return finish(code) }
+        return loop()
+    }
+
+    /// Stops whatever runs, in order, and returns `code` (boot's work is done).
+    public func stopAll(code: Int32) -> Int32 {
+        if let exit = perform(machine.finish(code: code, at: .now())) { return finish(exit) }
+        return loop()
+    }
+
+    // MARK: supervision
+
+    /// Supervises until the machine decides to exit; returns the exit code.
+    public func supervise() -> Int32 {
+        writeStatus()
+        return loop()
+    }
+
+    private func loop() -> Int32 {
+        while true {
+            let events = runtime.waitForEvents(until: machine.nextDeadline)
+            var actions: [SupervisorMachine.Action] = []
+            for event in events {
+                let now = Instant.now()
+                switch event {
+                case .exited(let pid, let status):
+                    actions += machine.exited(pid: pid, status: status, at: now)
+                case .signal(let signo, _) where Signals.isStop(signo):
+                    actions += machine.stopRequested(by: signo, at: now)
+                case .signal(let signo, _) where Signals.isForwarded(signo):
+                    if let app = machine.services[.app]?.pid { runtime.signal(app, signo) }
+                case .signal:
+                    continue
+                }
+            }
+            if let deadline = machine.nextDeadline, deadline <= Instant.now() {
+                actions += machine.tick(at: .now())
+            }
+            if let code = perform(actions) { return finish(code) }
+            writeStatus()
+        }
+    }
+
+    /// Performs actions; returns the exit code when one says to exit.
+    private func perform(_ actions: [SupervisorMachine.Action]) -> Int32? {
+        var pending = actions[...]
+        while let action = pending.popFirst() {
+            switch action {
+            case .log(let level, let message):
+                switch level {
+                case .error: logger.error(message)
+                case .warning: logger.warning(message)
+                default: logger.info(message)
+                }
+            case .start(let name):
+                do {
+                    try start(name)
+                    if machine.services[name]!.restarts > 0 {
+                        logger.info("\(name.rawValue) restarted (restart \(machine.services[name]!.restarts))")
+                    }
+                } catch {
+                    pending += machine.startFailed(name, code: error.code, message: error.message, at: .now())
+                }
+            case .signal(let name, let signo):
+                guard let pid = machine.services[name]?.pid else { continue }
+                // The postmaster runs its own shutdown; its backends must not get the signal too.
+                let group = name == .app || signo == SIGKILL
+                runtime.signal(pid, signo, group: group)
+            case .exit(let code):
+                return code
+            }
+        }
+        return nil
+    }
+
+    private func finish(_ code: Int32) -> Int32 {
+        writeStatus(phase: "stopped")
+        return code
+    }
+
+    // MARK: status.json
+
+    public func writeStatus(phase: String? = nil) {
+        guard let status, !statusBroken else { return }
+        let snapshot = StatusFile.Snapshot(
+            phase: phase ?? (machine.services[.app]!.state == .notStarted && !machine.isStopping ? bootPhase : machine.phaseName),
+            mode: mode,
+            services: ServiceName.allCases.map { name in
+                let service = machine.services[name]!
+                let state: String
+                switch service.state {
+                case .notStarted: state = "not-started"
+                case .running: state = "running"
+                case .waitingToRestart: state = "restarting"
+                case .stopped: state = "stopped"
+                }
+                return (name.rawValue, service.pid, state, service.restarts)
+            },
+            lastError: machine.lastError,
+            orphansReaped: runtime.orphansReaped)
+        if !status.write(snapshot) {
+            statusBroken = true
+            logger.warning("cannot write \(status.path); healthcheck will report unhealthy")
+        }
+    }
+}

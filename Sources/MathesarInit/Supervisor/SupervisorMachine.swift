@@ -1,0 +1,265 @@
+import Glibc
+
+/// The long-running children PID 1 supervises, in stop order.
+public enum ServiceName: String, Sendable, CaseIterable {
+    case app, postgres
+}
+
+/// The supervisor's decisions as a pure state machine: events in (a child
+/// started or exited, a stop was asked for, time passed), actions out (start,
+/// signal, exit). It makes no syscalls, so restart, backoff, crash-loop and
+/// shutdown rules are tested with made-up times; `Supervisor` performs the actions.
+public struct SupervisorMachine {
+    public enum Action: Equatable, Sendable {
+        case start(ServiceName)
+        case signal(ServiceName, Int32)
+        case exit(Int32)
+        case log(LogLevel, String)
+    }
+
+    public enum ServiceState: Equatable, Sendable {
+        case notStarted
+        case running(pid: pid_t, since: Instant)
+        case waitingToRestart(at: Instant)
+        case stopped
+    }
+
+    public struct Service: Equatable, Sendable {
+        public var state: ServiceState = .notStarted
+        public var restarts = 0
+        public var lastStatus: ExitStatus?
+        var recentExits: [Instant] = []
+        var backoff: Double
+
+        public var pid: pid_t? {
+            if case .running(let pid, _) = state { pid } else { nil }
+        }
+        public var isRunning: Bool { pid != nil }
+    }
+
+    struct Stopping: Equatable {
+        var began: Instant
+        /// Decided by a failure; else taken from the app's exit, else 128+signal.
+        var code: Int32?
+        var signal: Int32?
+        var databaseSignaled = false
+        var appKilled = false
+        var quitSent = false
+        var killSent = false
+    }
+
+    enum Phase: Equatable {
+        case supervising
+        case stopping(Stopping)
+        case finished(Int32)
+    }
+
+    public let policy: RestartPolicy
+    public let timings: SupervisionTimings
+    public private(set) var services: [ServiceName: Service] = [:]
+    var phase: Phase = .supervising
+    public private(set) var lastError: String?
+
+    public init(policy: RestartPolicy, timings: SupervisionTimings) {
+        self.policy = policy
+        self.timings = timings
+        for name in ServiceName.allCases { services[name] = Service(backoff: timings.backoffInitial) }
+    }
+
+    public var phaseName: String {
+        switch phase {
+        case .supervising: "running"
+        case .stopping: "stopping"
+        case .finished: "stopped"
+        }
+    }
+
+    public var isStopping: Bool {
+        if case .supervising = phase { false } else { true }
+    }
+
+    // MARK: events
+
+    public mutating func started(_ name: ServiceName, pid: pid_t, at now: Instant) {
+        if case .waitingToRestart = services[name]!.state { services[name]!.restarts += 1 }
+        services[name]!.state = .running(pid: pid, since: now)
+    }
+
+    /// A service could not be started at all (its program is missing, ...).
+    public mutating func startFailed(_ name: ServiceName, code: Int32, message: String, at now: Instant) -> [Action] {
+        services[name]!.state = .stopped
+        lastError = message
+        return [.log(.error, message)] + beginStop(code: code, signal: nil, at: now)
+    }
+
+    public mutating func exited(pid: pid_t, status: ExitStatus, at now: Instant) -> [Action] {
+        guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }),
+              case .running(_, let since) = services[name]!.state
+        else { return [] }
+        services[name]!.lastStatus = status
+        services[name]!.state = .stopped
+
+        switch phase {
+        case .finished:
+            return []
+        case .stopping(var stop):
+            if name == .app && stop.code == nil { stop.code = status.code }
+            phase = .stopping(stop)
+            return advanceStop(at: now)
+        case .supervising:
+            if name == .app && !policy.restarts(after: status) {
+                let note = Action.log(.info, "app \(status); MATHESAR_RESTART=\(policy.rawValue), stopping")
+                return [note] + beginStop(code: status.code, signal: nil, at: now)
+            }
+            return scheduleRestart(name, status: status, ranFor: now.seconds(since: since), at: now)
+        }
+    }
+
+    /// A service ended while boot still runs (no restart then): mark it stopped.
+    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> ServiceName? {
+        guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }) else { return nil }
+        services[name]!.lastStatus = status
+        services[name]!.state = .stopped
+        return name
+    }
+
+    public mutating func stopRequested(by signal: Int32, at now: Instant) -> [Action] {
+        guard case .supervising = phase else {
+            return [.log(.info, "\(Signals.name(signal)) received while stopping; the stop is already under way")]
+        }
+        return [.log(.info, "\(Signals.name(signal)) received, stopping")] + beginStop(code: nil, signal: signal, at: now)
+    }
+
+    /// Ends supervision with `code` (crash loop, boot failure), stopping what runs.
+    public mutating func fail(code: Int32, message: String, at now: Instant) -> [Action] {
+        lastError = message
+        guard case .supervising = phase else { return [] }
+        return beginStop(code: code, signal: nil, at: now)
+    }
+
+    /// Ends supervision normally with `code` (e.g. `migrate` is done), stopping what runs.
+    public mutating func finish(code: Int32, at now: Instant) -> [Action] {
+        guard case .supervising = phase else { return [] }
+        return beginStop(code: code, signal: nil, at: now)
+    }
+
+    /// Called when `nextDeadline` has passed.
+    public mutating func tick(at now: Instant) -> [Action] {
+        switch phase {
+        case .finished:
+            return []
+        case .supervising:
+            var actions: [Action] = []
+            for name in ServiceName.allCases {
+                if case .waitingToRestart(let at) = services[name]!.state, at <= now {
+                    actions.append(.start(name))
+                }
+            }
+            return actions
+        case .stopping(var stop):
+            var actions: [Action] = []
+            let elapsed = now.seconds(since: stop.began)
+            if elapsed >= timings.appDeadline, services[.app]!.isRunning, !stop.appKilled {
+                stop.appKilled = true
+                actions.append(.log(.warning, "app did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
+                actions.append(.signal(.app, SIGKILL))
+            }
+            if elapsed >= timings.quitAt, services[.postgres]!.isRunning, !stop.quitSent {
+                stop.quitSent = true
+                actions.append(.log(.warning, "PostgreSQL fast shutdown did not finish in time; sending SIGQUIT (crash recovery at next start)"))
+                actions.append(.signal(.postgres, SIGQUIT))
+            }
+            if elapsed >= timings.stopTimeout, !stop.killSent {
+                stop.killSent = true
+                for name in ServiceName.allCases where services[name]!.isRunning {
+                    actions.append(.signal(name, SIGKILL))
+                }
+            }
+            phase = .stopping(stop)
+            if elapsed >= timings.stopTimeout + 1 {
+                // A child stuck in the kernel (uninterruptible sleep) must not keep the container up.
+                let code = finalCode(stop)
+                phase = .finished(code)
+                actions.append(.exit(code))
+            }
+            return actions
+        }
+    }
+
+    /// When `tick` must be called next; nil means sleep until an event.
+    public var nextDeadline: Instant? {
+        switch phase {
+        case .finished:
+            return nil
+        case .supervising:
+            return ServiceName.allCases.compactMap { name -> Instant? in
+                if case .waitingToRestart(let at) = services[name]!.state { return at }
+                return nil
+            }.min()
+        case .stopping(let stop):
+            var candidates: [Double] = []
+            if services[.app]!.isRunning && !stop.appKilled { candidates.append(timings.appDeadline) }
+            if services[.postgres]!.isRunning && !stop.quitSent { candidates.append(timings.quitAt) }
+            if !stop.killSent { candidates.append(timings.stopTimeout) }
+            candidates.append(timings.stopTimeout + 1)
+            return stop.began.adding(seconds: candidates.min()!)
+        }
+    }
+
+    // MARK: rules
+
+    private mutating func scheduleRestart(_ name: ServiceName, status: ExitStatus, ranFor: Double, at now: Instant) -> [Action] {
+        var service = services[name]!
+        if ranFor >= timings.stableAfter {
+            service.backoff = timings.backoffInitial
+        }
+        service.recentExits = service.recentExits.filter { now.seconds(since: $0) < timings.crashLoopWindow } + [now]
+        if service.recentExits.count >= timings.crashLoopExits {
+            services[name] = service
+            let message = "crash loop: \(name.rawValue) exited \(service.recentExits.count) times within \(Int(timings.crashLoopWindow)) s (last: \(status)); giving up"
+            lastError = message
+            return [.log(.error, message)] + beginStop(code: ExitCode.crashLoop, signal: nil, at: now)
+        }
+        let delay = service.backoff
+        service.backoff = min(service.backoff * 2, timings.backoffMax)
+        service.state = .waitingToRestart(at: now.adding(seconds: delay))
+        services[name] = service
+        return [.log(.warning, "\(name.rawValue) \(status); restarting in \(formatDuration(delay))")]
+    }
+
+    private mutating func beginStop(code: Int32?, signal: Int32?, at now: Instant) -> [Action] {
+        for name in ServiceName.allCases {
+            switch services[name]!.state {
+            case .waitingToRestart, .notStarted: services[name]!.state = .stopped
+            default: break
+            }
+        }
+        phase = .stopping(Stopping(began: now, code: code, signal: signal))
+        var actions: [Action] = []
+        if services[.app]!.isRunning { actions.append(.signal(.app, SIGTERM)) }
+        return actions + advanceStop(at: now)
+    }
+
+    /// The app first; PostgreSQL once the app is gone; exit once all are gone.
+    private mutating func advanceStop(at now: Instant) -> [Action] {
+        guard case .stopping(var stop) = phase else { return [] }
+        var actions: [Action] = []
+        if !services[.app]!.isRunning, services[.postgres]!.isRunning, !stop.databaseSignaled {
+            stop.databaseSignaled = true
+            actions.append(.signal(.postgres, SIGINT))
+        }
+        phase = .stopping(stop)
+        if !services.values.contains(where: \.isRunning) {
+            let code = finalCode(stop)
+            phase = .finished(code)
+            actions.append(.exit(code))
+        }
+        return actions
+    }
+
+    private func finalCode(_ stop: Stopping) -> Int32 {
+        if let code = stop.code { return code }
+        if let last = services[.app]!.lastStatus { return last.code }
+        return 128 + (stop.signal ?? SIGTERM)
+    }
+}

@@ -1,0 +1,4 @@
+import Glibc
+import MathesarDB
+
+exit(HelperMain.main(CommandLine.arguments))

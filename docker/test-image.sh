@@ -1,0 +1,399 @@
+#!/usr/bin/env bash
+# Build the image with podman and prove, on real containers, what issue 6
+# promises: bundled PostgreSQL + demo app from one `run` with one volume,
+# clean stop, data and SECRET_KEY kept across runs, recovery after SIGKILL,
+# health, external-database mode, users and PID 1, and the network surface.
+#
+#   bash docker/test-image.sh            # from anywhere; runs as root (podman)
+#
+# Environment:
+#   IMAGE=mathesar-init:test             tag to build and test
+#   SKIP_BUILD=1                         test an existing $IMAGE as is
+#   MATHESAR_INIT_BINDIR=.build/release  host-built binaries (relative to the
+#                                        repo root); the default one is rebuilt
+#                                        with `swift build -c release` when
+#                                        missing or older than the sources
+#   PODMAN_HERE=path/to/podman-here.sh   default: ../shared/tools/podman-here.sh
+#   KEEP=1                               keep containers, volumes and logs
+#
+# Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO"
+
+IMAGE=${IMAGE:-mathesar-init:test}
+BINDIR=${MATHESAR_INIT_BINDIR:-.build/release}
+PODMAN_HERE=${PODMAN_HERE:-$REPO/../shared/tools/podman-here.sh}
+STOP_BUDGET=10          # the runtime's stop timeout (podman/docker default)
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
+RUN_ID="mit-$(date +%s)-$$"
+LOGDIR=${LOGDIR:-$(mktemp -d "/tmp/$RUN_ID.XXXX")}
+
+# ---------------------------------------------------------------- plumbing
+if ! declare -F pod >/dev/null; then
+  if [ -f "$PODMAN_HERE" ]; then
+    # shellcheck disable=SC1090
+    source "$PODMAN_HERE" || { echo "FAIL: podman setup ($PODMAN_HERE)"; exit 1; }
+    set +e   # podman-here.sh turns on errexit; this script checks each step itself
+  elif command -v podman >/dev/null; then
+    pod() { podman "$@"; }
+  else
+    echo "FAIL: podman is not installed and $PODMAN_HERE is missing"; exit 1
+  fi
+fi
+# podman prints systemd healthcheck-timer errors on hosts without systemd:
+# keep them (and all other podman chatter) in the log, not on the terminal.
+p() { pod "$@" 2>>"$LOGDIR/podman.stderr"; }
+
+PASSED=0; FAILED=0; FAILURES=()
+pass() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
+fail() { FAILED=$((FAILED + 1)); FAILURES+=("$*"); echo "FAIL: $*"; }
+check() { # check "description" command...
+  local what=$1; shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+info() { echo "  .. $*"; }
+
+CONTAINERS=(); VOLUMES=(); NETWORKS=()
+cleanup() {
+  local c v n
+  for c in "${CONTAINERS[@]}"; do pod logs "$c" >"$LOGDIR/$c.log" 2>&1; done
+  if [ "${KEEP:-}" = 1 ]; then
+    echo "kept: containers ${CONTAINERS[*]}; volumes ${VOLUMES[*]}; logs in $LOGDIR"
+    return
+  fi
+  for c in "${CONTAINERS[@]}"; do p rm -f -v -t 0 "$c" >/dev/null; done
+  for v in "${VOLUMES[@]}"; do p volume rm -f "$v" >/dev/null; done
+  for n in "${NETWORKS[@]}"; do p network rm -f "$n" >/dev/null; done
+  echo "logs: $LOGDIR"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+http_get() { # http_get URL -> body on stdout, "HTTP <code>" on fd 3
+  if command -v curl >/dev/null; then
+    curl -s -m 5 -o - -w '\n%{http_code}' "$1"
+  else
+    python3 - "$1" <<'PY'
+import sys, urllib.request, urllib.error
+try:
+    r = urllib.request.urlopen(sys.argv[1], timeout=5); print(r.read().decode()); print(r.status)
+except urllib.error.HTTPError as e:
+    print(e.read().decode()); print(e.code)
+except Exception:
+    print(); print("000")
+PY
+  fi
+}
+http_code() { http_get "$1" | tail -n 1; }
+http_body() { http_get "$1" | sed '$d'; }
+json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(bool,type(None))) else v)' "$1"; }
+
+running() { [ "$(p inspect -f '{{.State.Running}}' "$1")" = true ]; }
+base_url() { echo "http://$(p port "$1" 8000/tcp | head -n 1)"; }
+
+run_app() { # run_app NAME [podman run options...]: detached, port 8000 published on loopback
+  local name=$1; shift
+  CONTAINERS+=("$name")
+  p run -d --name "$name" -p 127.0.0.1::8000 "$@" >/dev/null
+}
+
+wait_http_200() { # wait_http_200 NAME PATH -> seconds since $2 on stdout
+  local name=$1 path=$2 start=$3 deadline=$(( $(date +%s) + BOOT_TIMEOUT )) url
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    if ! running "$name"; then
+      echo "container $name exited ($(p inspect -f '{{.State.ExitCode}}' "$name"))" >&2
+      pod logs "$name" 2>&1 | tail -n 30 | sed 's/^/    | /' >&2
+      return 1
+    fi
+    url=$(base_url "$name")
+    if [ "$(http_code "$url$path")" = 200 ]; then elapsed "$start"; return 0; fi
+    sleep 0.2
+  done
+  echo "no HTTP 200 from $name$path within ${BOOT_TIMEOUT}s" >&2
+  pod logs "$name" 2>&1 | tail -n 30 | sed 's/^/    | /' >&2
+  return 1
+}
+
+# One line per process in the container: PID PPID UID COMM ARGS
+procs() {
+  p exec "$1" sh -c '
+    for d in /proc/[0-9]*; do
+      pid=${d#/proc/}
+      [ "$pid" = "$$" ] && continue
+      st=$(cat "$d/status" 2>/dev/null) || continue
+      ppid=$(echo "$st" | awk "/^PPid:/ {print \$2}")
+      uid=$(echo "$st" | awk "/^Uid:/ {print \$2}")
+      comm=$(cat "$d/comm" 2>/dev/null)
+      args=$(tr "\0" " " < "$d/cmdline" 2>/dev/null)
+      echo "$pid $ppid $uid $comm $args"
+    done' | awk '$2 != 0 || $1 == 1' | grep -vE '^[0-9]+ [0-9]+ [0-9]+ (sh|awk|cat|tr) '
+}
+
+# Listening TCP sockets and bound UDP sockets: "tcp 0100007F:1538" etc.
+listeners() {
+  p exec "$1" sh -c 'for f in tcp tcp6 udp udp6; do
+      [ -r /proc/net/$f ] || continue
+      awk -v f=$f "NR > 1 && (f ~ /udp/ || \$4 == \"0A\") { print f, \$2 }" /proc/net/$f
+    done'
+}
+# every non-loopback listener must be port 8000 (1F40)
+only_8000_outside() {
+  local bad=0 proto addr port
+  while read -r proto addr; do
+    port=${addr##*:}; addr=${addr%:*}
+    case "$addr" in
+      0100007F|00000000000000000000000001000000) continue ;;   # 127.0.0.1, ::1
+    esac
+    if [ "$port" != 1F40 ] || [[ $proto == udp* ]]; then
+      echo "    unexpected $proto listener $addr:$((16#$port))"; bad=1
+    fi
+  done < <(listeners "$1")
+  [ "$bad" = 0 ]
+}
+only_8000_at_all() { ! listeners "$1" | grep -vE '^tcp6? [0-9A-F]+:1F40$' | sed 's/^/    unexpected /' | grep .; }
+has_8000() { listeners "$1" | grep -qE '^tcp6? [0-9A-F]+:1F40$'; }
+
+controldata_state() { # controldata_state VOLUME
+  p run --rm --user postgres -v "$1:/var/lib/mathesar" --entrypoint /bin/sh "$IMAGE" -c \
+    'bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); exec "$bin/pg_controldata" /var/lib/mathesar/postgres' \
+    | awk -F': *' '/^Database cluster state/ { print $2 }'
+}
+
+health_status() {
+  local s
+  s=$(p inspect -f '{{.State.Health.Status}}' "$1" 2>/dev/null)
+  [ -n "$s" ] && [ "$s" != "<no value>" ] || s=$(p inspect -f '{{.State.Healthcheck.Status}}' "$1" 2>/dev/null)
+  echo "$s"
+}
+
+stop_within_budget() { # stop_within_budget NAME
+  local t0 secs code
+  t0=$(now)
+  p stop -t "$STOP_BUDGET" "$1" >/dev/null
+  secs=$(elapsed "$t0")
+  code=$(p inspect -f '{{.State.ExitCode}}' "$1")
+  info "podman stop $1: ${secs}s, exit status $code"
+  pod logs "$1" >"$LOGDIR/$1.log" 2>&1
+  # 137 = SIGKILL from the runtime: mathesar-init missed its budget
+  lt "$secs" "$STOP_BUDGET" && [ "$code" != 137 ]
+}
+
+# ---------------------------------------------------------------- build
+if [ "${SKIP_BUILD:-}" != 1 ]; then
+  if [ -z "${MATHESAR_INIT_BINDIR:-}" ]; then
+    rebuild=0
+    for b in mathesar-init mathesar-init-db; do
+      if [ ! -x "$BINDIR/$b" ] || [ -n "$(find Package.swift Sources -newer "$BINDIR/$b" -print -quit)" ]; then
+        rebuild=1
+      fi
+    done
+    if [ "$rebuild" = 1 ]; then
+      echo "== swift build -c release"
+      swift build -c release >"$LOGDIR/swift-build.log" 2>&1 \
+        || { tail -n 40 "$LOGDIR/swift-build.log"; echo "FAIL: swift build -c release"; exit 1; }
+    fi
+  fi
+  for b in mathesar-init mathesar-init-db; do
+    [ -x "$BINDIR/$b" ] || { echo "FAIL: $BINDIR/$b missing"; exit 1; }
+  done
+  echo "== podman build ($IMAGE, binaries from $BINDIR)"
+  build_args=(--pull=never --network host --format docker
+    --ignorefile docker/Dockerfile.dockerignore
+    --build-arg MATHESAR_INIT_BINARIES=prebuilt --build-arg "MATHESAR_INIT_BINDIR=$BINDIR")
+  # This machine's TLS-inspecting proxy: lend its CA bundle to pip only.
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    build_args+=(--volume /etc/ssl/certs/ca-certificates.crt:/tmp/host-ca-certificates.crt:ro
+      --build-arg PIP_CERT_FILE=/tmp/host-ca-certificates.crt)
+  fi
+  t0=$(now)
+  if pod build "${build_args[@]}" -t "$IMAGE" -f docker/Dockerfile . >"$LOGDIR/build.log" 2>&1; then
+    pass "image builds ($(elapsed "$t0")s)"
+  else
+    tail -n 40 "$LOGDIR/build.log"; fail "image builds"; exit 1
+  fi
+fi
+SIZE=$(p image inspect -f '{{.Size}}' "$IMAGE")
+info "image $IMAGE: $((SIZE / 1000000)) MB"
+image_healthcheck() {
+  p image inspect "$IMAGE" | tr -d ' \n' | grep -q '"Healthcheck":{"Test":\["CMD","mathesar-init","healthcheck"\]'
+}
+check "image has HEALTHCHECK mathesar-init healthcheck" image_healthcheck
+
+VOL=$RUN_ID-data; VOLUMES+=("$VOL"); p volume create "$VOL" >/dev/null
+
+# ---------------------------------------------------------------- 1. first run
+echo "== first run: bundled PostgreSQL, fresh volume"
+C1=$RUN_ID-first
+t0=$(now)
+run_app "$C1" -v "$VOL:/var/lib/mathesar" "$IMAGE"
+if secs=$(wait_http_200 "$C1" /health "$t0"); then
+  pass "first run: HTTP 200 on :8000/health ${secs}s after podman run"; FIRST_200=$secs
+  URL=$(base_url "$C1")
+  n1=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
+  n2=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
+  check "first run: demo page writes to the database (visits $n1 -> $n2)" \
+    test -n "$n1" -a -n "$n2" -a "${n2:-0}" -eq $(( ${n1:-0} + 1 ))
+  STATUS1=$(http_body "$URL/api/status"); info "status: $STATUS1"
+  KEY1=$(json_field secret_key_sha256_prefix <<<"$STATUS1")
+  VISITS1=$(json_field visits <<<"$STATUS1")
+  check "first run: app talks to the bundled server over the Unix socket" \
+    test "$(json_field unix_socket <<<"$STATUS1")" = true
+  check "first run: SECRET_KEY generated (50 chars)" test "$(json_field secret_key_length <<<"$STATUS1")" = 50
+  check "first run: secret persisted with mode 0600" \
+    test "$(p exec "$C1" stat -c %a /var/lib/mathesar/secrets/secret_key)" = 600
+
+  PS=$(procs "$C1"); echo "$PS" | sed 's/^/    ps| /'
+  APP_UID=$(p exec "$C1" id -u mathesar); PG_UID=$(p exec "$C1" id -u postgres)
+  check "PID 1 is mathesar-init" \
+    test "$(p exec "$C1" readlink /proc/1/exe)" = /usr/local/bin/mathesar-init
+  check "app (gunicorn) runs as mathesar" bash -c '
+    g=$(echo "$1" | awk "\$4 == \"gunicorn\""); [ -n "$g" ] && ! echo "$g" | awk -v u="$2" "\$3 != u" | grep -q .' _ "$PS" "$APP_UID"
+  check "PostgreSQL runs as postgres, postmaster a direct child of PID 1" bash -c '
+    pg=$(echo "$1" | awk "\$4 == \"postgres\""); [ -n "$pg" ] &&
+    ! echo "$pg" | awk -v u="$2" "\$3 != u" | grep -q . &&
+    echo "$pg" | awk "\$2 == 1" | grep -q .' _ "$PS" "$PG_UID"
+  check "no process but mathesar-init runs as root" \
+    bash -c '! echo "$1" | awk "\$3 == 0 && \$4 !~ /^mathesar-init/" | grep .' _ "$PS"
+
+  listeners "$C1" | sed 's/^/    net| /'
+  check "network: :8000 is listening" has_8000 "$C1"
+  check "network: nothing else listens outside loopback" only_8000_outside "$C1"
+
+  hc=$(p exec "$C1" mathesar-init healthcheck 2>&1); rc=$?
+  check "mathesar-init healthcheck exits 0 ($hc)" test "$rc" = 0
+  p healthcheck run "$C1" >/dev/null
+  check "podman health status is healthy ($(health_status "$C1"))" test "$(health_status "$C1")" = healthy
+else
+  fail "first run: HTTP 200 on :8000/health"
+fi
+
+# ---------------------------------------------------------------- 2. clean stop
+echo "== podman stop"
+check "stop finishes within ${STOP_BUDGET}s, without SIGKILL" stop_within_budget "$C1"
+state=$(controldata_state "$VOL")
+check "pg_controldata after stop: '$state'" test "$state" = "shut down"
+
+# ---------------------------------------------------------------- 3. second run
+echo "== second run: same volume"
+C2=$RUN_ID-second
+t0=$(now)
+run_app "$C2" -v "$VOL:/var/lib/mathesar" "$IMAGE"
+if secs=$(wait_http_200 "$C2" /health "$t0"); then
+  pass "second run: HTTP 200 ${secs}s after podman run"
+  URL=$(base_url "$C2")
+  STATUS2=$(http_body "$URL/api/status"); info "status: $STATUS2"
+  check "second run: data kept ($(json_field visits <<<"$STATUS2") visits, was ${VISITS1:-?})" \
+    test "$(json_field visits <<<"$STATUS2")" = "${VISITS1:-missing}"
+  check "second run: same SECRET_KEY" test "$(json_field secret_key_sha256_prefix <<<"$STATUS2")" = "${KEY1:-missing}"
+  if ! pod logs "$C2" 2>&1 | grep -qiE 'not properly shut down|automatic recovery'; then
+    pass "second run: PostgreSQL started without crash recovery"
+  else
+    fail "second run: PostgreSQL started without crash recovery"
+  fi
+  VISITS2=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
+else
+  fail "second run: HTTP 200"
+fi
+
+# ---------------------------------------------------------------- 4. SIGKILL, then run again
+echo "== podman kill -s KILL, then run again"
+p kill -s KILL "$C2" >/dev/null
+p wait "$C2" >/dev/null
+info "pg_controldata after SIGKILL: '$(controldata_state "$VOL")'"
+C3=$RUN_ID-third
+t0=$(now)
+run_app "$C3" -v "$VOL:/var/lib/mathesar" "$IMAGE"
+if secs=$(wait_http_200 "$C3" /health "$t0"); then
+  pass "after SIGKILL: recovers, HTTP 200 ${secs}s after podman run"
+  STATUS3=$(http_body "$(base_url "$C3")/api/status"); info "status: $STATUS3"
+  check "after SIGKILL: committed rows kept ($(json_field visits <<<"$STATUS3") visits, was ${VISITS2:-?})" \
+    test "$(json_field visits <<<"$STATUS3")" = "${VISITS2:-missing}"
+  check "after SIGKILL: same SECRET_KEY" test "$(json_field secret_key_sha256_prefix <<<"$STATUS3")" = "${KEY1:-missing}"
+  check "after SIGKILL: stop is clean again" stop_within_budget "$C3"
+  state=$(controldata_state "$VOL")
+  check "pg_controldata after the stop: '$state'" test "$state" = "shut down"
+else
+  fail "after SIGKILL: recovers"
+fi
+
+# ---------------------------------------------------------------- 5. external mode
+echo "== external PostgreSQL in a second container"
+NET=$RUN_ID-net; NETWORKS+=("$NET"); p network create "$NET" >/dev/null
+PG=$RUN_ID-pg; CONTAINERS+=("$PG")
+PGVOL=$RUN_ID-pgdata; VOLUMES+=("$PGVOL")
+APPVOL=$RUN_ID-appdata; VOLUMES+=("$APPVOL")
+EXT_PASSWORD="ext-$RANDOM$RANDOM-pass"
+# The image's own PostgreSQL, without mathesar-init: initdb, a role that owns
+# its database (not a superuser), then postgres as PID 1 on all addresses.
+p run -d --name "$PG" --network "$NET" -v "$PGVOL:/var/lib/mathesar" \
+  -e EXT_PASSWORD="$EXT_PASSWORD" --entrypoint /bin/sh "$IMAGE" -c '
+  set -e
+  bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  D=/var/lib/mathesar/external
+  install -d -o postgres -g postgres -m 0700 "$D"
+  as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups "$@"; }
+  as_pg "$bin/initdb" -D "$D" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+  echo "host all all all scram-sha-256" >> "$D/pg_hba.conf"
+  install -d -o postgres -g postgres -m 0700 /tmp/setup
+  as_pg "$bin/pg_ctl" -D "$D" -w -o "-c listen_addresses= -k /tmp/setup" start >/dev/null
+  as_pg "$bin/psql" -h /tmp/setup -U postgres -v ON_ERROR_STOP=1 -q \
+    -c "CREATE ROLE mathesar LOGIN PASSWORD '"'"'$EXT_PASSWORD'"'"'" \
+    -c "CREATE DATABASE mathesar_django OWNER mathesar"
+  as_pg "$bin/pg_ctl" -D "$D" -w -m fast stop >/dev/null
+  exec setpriv --reuid=postgres --regid=postgres --init-groups \
+    "$bin/postgres" -D "$D" -c "listen_addresses=*" -c unix_socket_directories=/tmp' >/dev/null
+deadline=$(( $(date +%s) + 60 ))
+# TCP: only the final server listens there (the setup one has a socket only)
+until p exec "$PG" sh -c 'pg_isready -q -h 127.0.0.1' 2>/dev/null; do
+  [ "$(date +%s)" -lt "$deadline" ] && running "$PG" || break
+  sleep 0.5
+done
+check "external server is up" p exec "$PG" sh -c 'pg_isready -q -h 127.0.0.1'
+
+CX=$RUN_ID-external
+t0=$(now)
+run_app "$CX" --network "$NET" -v "$APPVOL:/var/lib/mathesar" \
+  -e POSTGRES_HOST="$PG" -e POSTGRES_PASSWORD="$EXT_PASSWORD" "$IMAGE"
+if secs=$(wait_http_200 "$CX" /health "$t0"); then
+  pass "external: HTTP 200 ${secs}s after podman run"
+  URL=$(base_url "$CX")
+  n=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
+  STATUSX=$(http_body "$URL/api/status"); info "status: $STATUSX"
+  check "external: app uses $PG over TCP" \
+    test "$(json_field postgres_host <<<"$STATUSX")/$(json_field unix_socket <<<"$STATUSX")" = "$PG/false"
+  rows=$(p exec "$PG" sh -c 'psql -h /tmp -U postgres -d mathesar_django -Atc "SELECT count(*) FROM visits_visit"')
+  check "external: rows land in the external server ($rows)" test "${rows:-0}" -ge 1 -a "${rows:-0}" = "${n:-x}"
+  PSX=$(procs "$CX"); echo "$PSX" | sed 's/^/    ps| /'
+  check "external: bundled PostgreSQL never started (no process)" \
+    bash -c '! echo "$1" | awk "\$4 == \"postgres\"" | grep -q .' _ "$PSX"
+  check "external: bundled PostgreSQL never started (no cluster in the volume)" \
+    p exec "$CX" sh -c '! test -e /var/lib/mathesar/postgres/PG_VERSION'
+  check "external: nothing listens but :8000, not even on loopback" only_8000_at_all "$CX"
+  p healthcheck run "$CX" >/dev/null
+  check "external: health status is healthy ($(health_status "$CX"))" test "$(health_status "$CX")" = healthy
+  check "external: stop within ${STOP_BUDGET}s" stop_within_budget "$CX"
+else
+  fail "external: HTTP 200"
+fi
+pod logs "$CX" 2>&1 | grep -q "$EXT_PASSWORD" && fail "external: password appears in the logs" \
+  || pass "external: password never in the logs"
+
+CW=$RUN_ID-wrongpw; CONTAINERS+=("$CW")
+p run --name "$CW" --network "$NET" -e POSTGRES_HOST="$PG" -e POSTGRES_PASSWORD=wrong \
+  -e MATHESAR_DB_WAIT_TIMEOUT=5 "$IMAGE" >"$LOGDIR/$CW.out" 2>&1
+code=$(p inspect -f '{{.State.ExitCode}}' "$CW")
+check "external: wrong password exits 69 (got $code)" test "$code" = 69
+
+# ---------------------------------------------------------------- summary
+echo
+echo "image $IMAGE: $((SIZE / 1000000)) MB; podman run -> first HTTP 200 (fresh volume, initdb included): ${FIRST_200:-n/a}s"
+if [ "$FAILED" -gt 0 ]; then
+  printf 'failed: %s\n' "${FAILURES[@]}"
+fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
