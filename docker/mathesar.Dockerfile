@@ -45,6 +45,8 @@ RUN export DEBIAN_FRONTEND=noninteractive \
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
+# the manifest declares the test target too: SwiftPM refuses a missing target dir
+COPY Tests ./Tests
 RUN swift build -c release \
  && bin="$(swift build -c release --show-bin-path)" \
  && install -D -m 0755 "$bin/mathesar-init" /out/mathesar-init \

@@ -30,7 +30,13 @@ int msi_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);
-    // SIGKILL and SIGSTOP cannot be reset; glibc ignores them in the set.
+    // sigfillset leaves out glibc's internal signals (32, 33), and for those
+    // posix_spawn then sets SIG_IGN in the child, which survives exec: set
+    // their bits directly so that the program starts with no ignored signal.
+    // (SIGKILL and SIGSTOP cannot be reset; glibc skips them.)
+    for (int sig = 32; sig < SIGRTMIN; sig++) {
+        ((unsigned long *)&all)[(sig - 1) / (8 * sizeof(unsigned long))] |= 1UL << ((sig - 1) % (8 * sizeof(unsigned long)));
+    }
     rc = posix_spawnattr_setsigmask(&attr, &empty);
     if (rc == 0) rc = posix_spawnattr_setsigdefault(&attr, &all);
     if (rc == 0) rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);

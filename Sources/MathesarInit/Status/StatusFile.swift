@@ -16,19 +16,17 @@ public final class StatusFile {
         public var mode: String
         public var services: [(name: String, pid: Int32?, state: String, restarts: Int)]
         public var lastError: String?
-        public var orphansReaped: Int
 
         public init(phase: String, mode: String, services: [(name: String, pid: Int32?, state: String, restarts: Int)] = [],
-                    lastError: String? = nil, orphansReaped: Int = 0) {
+                    lastError: String? = nil) {
             self.phase = phase
             self.mode = mode
             self.services = services
             self.lastError = lastError
-            self.orphansReaped = orphansReaped
         }
 
         public static func == (a: Snapshot, b: Snapshot) -> Bool {
-            a.phase == b.phase && a.mode == b.mode && a.lastError == b.lastError && a.orphansReaped == b.orphansReaped
+            a.phase == b.phase && a.mode == b.mode && a.lastError == b.lastError
                 && a.services.count == b.services.count
                 && zip(a.services, b.services).allSatisfy { $0.name == $1.name && $0.pid == $1.pid && $0.state == $1.state && $0.restarts == $1.restarts }
         }
@@ -45,7 +43,6 @@ public final class StatusFile {
                         ("restarts", .number(Double(s.restarts))),
                     ]))
                 })),
-                ("orphans_reaped", .number(Double(orphansReaped))),
                 ("last_error", lastError.map { .string($0) } ?? .null),
             ])
         }

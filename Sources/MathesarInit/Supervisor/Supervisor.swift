@@ -225,8 +225,7 @@ public final class Supervisor {
                 }
                 return (name.rawValue, service.pid, state, service.restarts)
             },
-            lastError: machine.lastError,
-            orphansReaped: runtime.orphansReaped)
+            lastError: machine.lastError)
         if !status.write(snapshot) {
             statusBroken = true
             logger.warning("cannot write \(status.path); healthcheck will report unhealthy")

@@ -35,10 +35,11 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(Double(nanoseconds) / 1e9)s" }
 }
 
-/// Human durations for log lines: "840 ms", "1.25 s".
+/// Human durations for log lines: "840 ms", "2 s", "1.25 s".
 public func formatDuration(_ seconds: Double) -> String {
     if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
     let hundredths = Int((seconds * 100).rounded())
-    let fraction = hundredths % 100
-    return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) s"
+    var fraction = hundredths % 100 == 0 ? "" : "." + (hundredths % 100 < 10 ? "0" : "") + String(hundredths % 100)
+    while fraction.hasSuffix("0") { fraction.removeLast() }
+    return "\(hundredths / 100)\(fraction) s"
 }
