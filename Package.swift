@@ -42,13 +42,13 @@ let package = Package(
             name: "mathesar-init",
             dependencies: ["MathesarInit"],
             swiftSettings: strict,
-            linkerSettings: [.unsafeFlags(["-static-executable"], .when(configuration: .release))]
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "mathesar-init-db",
             dependencies: ["MathesarDB"],
             swiftSettings: strict,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(configuration: .release))]
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-all"], .when(configuration: .release))]
         ),
         .testTarget(
             name: "MathesarInitTests",

@@ -4,9 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
@@ -142,6 +144,39 @@ int msi_pipe_cloexec(int fds[2]) {
 
 int msi_pipe_size(int fd) {
     return fcntl(fd, F_GETPIPE_SZ);
+}
+
+static long release_mapping(unsigned long start, unsigned long end) {
+    return madvise((void *)start, end - start, MADV_DONTNEED) == 0 ? (long)(end - start) : 0;
+}
+
+long msi_release_readonly_file_pages(void) {
+    malloc_trim(0);
+    FILE *smaps = fopen("/proc/self/smaps", "re");
+    if (smaps == NULL) return -1;
+    char line[512];
+    long released = 0;
+    unsigned long start = 0, end = 0;
+    int candidate = 0;
+    while (fgets(line, sizeof line, smaps) != NULL) {
+        unsigned long s, e, inode;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s %*s %*s %lu", &s, &e, perms, &inode) == 4) {
+            if (candidate) released += release_mapping(start, end);
+            // File-backed, private, not writable now: code and constants.
+            candidate = inode != 0 && perms[1] != 'w' && perms[3] == 'p';
+            start = s;
+            end = e;
+            continue;
+        }
+        unsigned long anonymous;
+        // A read-only mapping with private copies (RELRO: the GOT was written
+        // before it was made read-only) would lose them: keep it.
+        if (candidate && sscanf(line, "Anonymous: %lu kB", &anonymous) == 1 && anonymous > 0) candidate = 0;
+    }
+    if (candidate) released += release_mapping(start, end);
+    fclose(smaps);
+    return released;
 }
 
 int msi_signal_count(void) { return NSIG; }

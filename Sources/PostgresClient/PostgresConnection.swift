@@ -45,6 +45,11 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var hint: String?
     /// 1-based character position in the statement text, if the server gave one.
     public var position: Int?
+    /// Where the error happened inside a function or DO block (PL/pgSQL's "line 3 at RAISE").
+    public var context: String?
+    /// For a multi-statement query: how many of its statements completed before
+    /// the one that failed (0-based index of the failing statement).
+    public var statementIndex: Int?
 
     public var description: String {
         var text = message
@@ -54,11 +59,13 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         return text
     }
 
-    /// The line of `sql` the error position points at.
+    /// The line of `sql` the error position points at. The server counts
+    /// characters as code points, so scalars are counted here too (a Swift
+    /// Character would merge "\r\n" and combining marks).
     public func line(in sql: String) -> Int? {
         guard let position, position > 0 else { return nil }
         var line = 1
-        for (i, c) in sql.enumerated() {
+        for (i, c) in sql.unicodeScalars.enumerated() {
             if i >= position - 1 { break }
             if c == "\n" { line += 1 }
         }
@@ -113,6 +120,32 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
+    /// Whether the session is inside a transaction block (after BEGIN, or in a failed one).
+    public var inTransaction: Bool {
+        let status = PQtransactionStatus(handle)
+        return status == PQTRANS_INTRANS || status == PQTRANS_INERROR
+    }
+
+    private final class NoticeHandler {
+        let body: (_ severity: String, _ message: String) -> Void
+        init(_ body: @escaping (String, String) -> Void) { self.body = body }
+    }
+    private var noticeHandler: NoticeHandler?
+
+    /// Sends NOTICE, WARNING, INFO ... messages to `handler` instead of
+    /// libpq's default, which writes them to stderr.
+    public func onNotice(_ handler: @escaping (_ severity: String, _ message: String) -> Void) {
+        let box = NoticeHandler(handler)
+        noticeHandler = box
+        PQsetNoticeReceiver(handle, { context, result in
+            guard let context, let result else { return }
+            let box = Unmanaged<NoticeHandler>.fromOpaque(context).takeUnretainedValue()
+            let severity = PQresultErrorField(result, Int32(UInt8(ascii: "V"))).map { String(cString: $0) } ?? "NOTICE"
+            let message = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) } ?? ""
+            box.body(severity, message)
+        }, Unmanaged.passUnretained(box).toOpaque())
+    }
+
     /// The server's version as an integer (150004 for 15.4).
     public var serverVersion: Int { Int(PQserverVersion(handle)) }
 
@@ -145,15 +178,21 @@ public final class PostgresConnection {
     private func collectResults() throws(PostgresError) -> [[String?]] {
         var rows: [[String?]] = []
         var failure: PostgresError?
+        var completed = 0
         while let result = PQgetResult(handle) {
             defer { PQclear(result) }
             switch PQresultStatus(result) {
             case PGRES_TUPLES_OK:
                 rows = PostgresConnection.rows(of: result)
+                completed += 1
             case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
                 rows = []
+                completed += 1
             default:
-                if failure == nil { failure = PostgresConnection.error(from: result) }
+                if failure == nil {
+                    failure = PostgresConnection.error(from: result)
+                    failure?.statementIndex = completed
+                }
             }
         }
         if let failure { throw failure }
@@ -185,7 +224,8 @@ public final class PostgresConnection {
             sqlState: field(Int32(UInt8(ascii: "C"))),
             detail: field(Int32(UInt8(ascii: "D"))),
             hint: field(Int32(UInt8(ascii: "H"))),
-            position: field(Int32(UInt8(ascii: "P"))).flatMap { Int($0) })
+            position: field(Int32(UInt8(ascii: "P"))).flatMap { Int($0) },
+            context: field(Int32(UInt8(ascii: "W"))))
     }
 
     private static func trimmed(_ text: UnsafePointer<CChar>?) -> String {

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -22,7 +23,7 @@ BIN_DIR = Path(os.environ.get("MSI_BIN_DIR", REPO / ".build" / "release"))
 INIT = BIN_DIR / "mathesar-init"
 APPS = Path(__file__).resolve().parent / "apps"
 PG_BIN = Path(os.environ.get("MSI_TEST_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
-PYTHON = shutil.which("python3")
+PYTHON = sys.executable
 
 # Variables of the caller that must not steer the binary under test.
 SCRUB = re.compile(r"^(POSTGRES_|MATHESAR_|PG[A-Z]+$|SECRET_KEY)")
@@ -182,7 +183,7 @@ class Volume:
         self.pgdata = self.data / "postgres"
 
     def env(self, **extra):
-        return base_env(MATHESAR_DATA_DIR=self.data, MATHESAR_RUN_DIR=self.run, **extra)
+        return base_env(**{"MATHESAR_DATA_DIR": self.data, "MATHESAR_RUN_DIR": self.run, **extra})
 
     def status(self):
         try:

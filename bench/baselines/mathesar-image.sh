@@ -41,6 +41,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
     chmod 2775 "$sock"
     as_pg initdb -D "$PGDATA" --auth-local peer --auth-host scram-sha-256 \
         --encoding UTF8 --no-instructions >/dev/null
+    mark initdb_end
     mv "$PGDATA/postgresql.conf" "$PGDATA/pg_hba.conf" "$PGDATA/pg_ident.conf" "$conf/"
     cat >> "$conf/postgresql.conf" <<EOF
 data_directory = '$PGDATA'
@@ -55,7 +56,7 @@ EOF
     printf "pg_ctl_options = ''\n" > "$conf/pg_ctl.conf"
     : > "$conf/environment"
     chown -R postgres:postgres "$conf"
-    mark initdb_end
+    mark conf_end
 
     # pg_ctlcluster 15 mathesar start
     as_pg setsid pg_ctl start -D "$PGDATA" -l "$log" -s -o "-c config_file=$conf/postgresql.conf"

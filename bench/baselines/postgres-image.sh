@@ -45,9 +45,10 @@ sql() {
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     mark initdb_begin
     initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") >/dev/null
+    mark initdb_end
     auth="$(postgres -C password_encryption -D "$PGDATA")"
     printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
-    mark initdb_end
+    mark conf_end
 
     export PGPASSWORD="$POSTGRES_PASSWORD"
     PGUSER="$POSTGRES_USER" pg_ctl -D "$PGDATA" \

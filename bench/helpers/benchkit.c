@@ -10,11 +10,16 @@
  *                                 forks N children that exit at once, waits until
  *                                 all of them are zombies, notes the time and exits,
  *                                 so that the kernel re-parents the N zombies to the
- *                                 init. This process then spins until every one of
- *                                 the N pids is gone (reaped) and writes to OUT
- *                                 "<ns from hand-over to none left>"
- *   benchkit floor N OUT          the floor for the above: a parent reaping its own
- *                                 N zombie children; writes the ns it took
+ *                                 init. This process (a child of the init) reaps the
+ *                                 middle one, spins until every one of the N pids is
+ *                                 gone (reaped by PID 1) and writes to OUT the ns from
+ *                                 the middle process's exit to none left
+ *   benchkit floor N OUT          the same hand-over, run as PID 1 itself: it does
+ *                                 nothing but waitpid(-1) until it has no child left,
+ *                                 the best any init can do (the floor); writes the ns
+ *                                 from the middle process's exit to none left
+ *   benchkit own N OUT            a parent reaping its own N zombie children (no
+ *                                 hand-over); writes the ns it took
  *
  * Every timestamp is CLOCK_MONOTONIC, the clock Python's time.monotonic_ns()
  * reads, shared by all PID namespaces.
@@ -112,9 +117,10 @@ int main(int argc, char **argv) {
         write_num(argv[2], now_ns());
         for (;;) pause();
     }
-    if (argc == 4 && strcmp(argv[1], "zombies") == 0) {
+    if (argc == 4 && (strcmp(argv[1], "zombies") == 0 || strcmp(argv[1], "floor") == 0)) {
+        int floor_mode = strcmp(argv[1], "floor") == 0;
         long n = atol(argv[2]);
-        /* shared page: [0] = hand-over time, [1] = ready flag, then the pids */
+        /* shared page: [0] = hand-over time, [1] = unused, then the pids */
         size_t sz = sizeof(int64_t) * 2 + sizeof(pid_t) * (size_t)n;
         int64_t *shm = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (shm == MAP_FAILED) return 70;
@@ -128,15 +134,23 @@ int main(int argc, char **argv) {
             shm[0] = now_ns();
             _exit(0); /* the kernel hands the N zombies to PID 1 here */
         }
-        int st;
-        while (waitpid(middle, &st, 0) < 0 && errno == EINTR) {}
-        for (long i = 0; i < n; i++)
-            while (kill(shared_pids[i], 0) == 0) sched_yield();
+        if (floor_mode) {
+            /* we are PID 1: reap the middle process and the N orphans */
+            for (;;) {
+                pid_t r = waitpid(-1, NULL, 0);
+                if (r < 0 && errno == ECHILD) break;
+            }
+        } else {
+            int st;
+            while (waitpid(middle, &st, 0) < 0 && errno == EINTR) {}
+            for (long i = 0; i < n; i++)
+                while (kill(shared_pids[i], 0) == 0) sched_yield();
+        }
         int64_t done = now_ns();
         write_num(argv[3], done - shm[0]);
         return 0;
     }
-    if (argc == 4 && strcmp(argv[1], "floor") == 0) {
+    if (argc == 4 && strcmp(argv[1], "own") == 0) {
         long n = atol(argv[2]);
         pid_t *pids = spawn_dying(n);
         wait_zombies(pids, n);
@@ -147,6 +161,6 @@ int main(int argc, char **argv) {
         write_num(argv[3], t1 - t0);
         return 0;
     }
-    fprintf(stderr, "usage: benchkit stamp FILE [pause] | trap READY OUT | zombies N OUT | floor N OUT\n");
+    fprintf(stderr, "usage: benchkit stamp FILE [pause] | trap READY OUT | zombies N OUT | floor N OUT | own N OUT\n");
     return 64;
 }

@@ -41,7 +41,7 @@ if [ -z "${POSTGRES_HOST:-}" ]; then
         log "initialize cluster" "$t"
     fi
     t=$(now)
-    as_pg "$bin/postgres" -D "$pgdata" -p "$port" -k "$run" -c listen_addresses=127.0.0.1 2>"$run/pg.log" &
+    setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" -D "$pgdata" -p "$port" -k "$run" -c listen_addresses=127.0.0.1 2>"$run/pg.log" &
     pg=$!
     until "$bin/pg_isready" -q -h "$run" -p "$port"; do sleep 0.005; done
     log "start postgres" "$t"

@@ -21,6 +21,23 @@ public enum HelperMain {
         case .version:
             FileIO.writeAll(1, Array("mathesar-init-db \(Version.current)\n".utf8))
             return 0
+        case .schema(let action, let database):
+            return SchemaCommand.run(action, database: database, environment: environment)
+        case .check:
+            let (findings, code) = PreflightCheck(environment: environment).run()
+            FileIO.writeAll(1, Array(PreflightCheck.render(findings).utf8))
+            return code
+        case .healthcheck:
+            let config: Configuration
+            switch ConfigurationLoader.load(environment: environment, isRoot: geteuid() == 0) {
+            case .success(let loaded): config = loaded
+            case .failure(let error):
+                FileIO.writeAll(1, Array("unhealthy: configuration invalid: \(error.problems.map(\.variable).joined(separator: ", "))\n".utf8))
+                return 1
+            }
+            let (healthy, line) = HealthCheck(config: config).run()
+            FileIO.writeAll(1, Array((line + "\n").utf8))
+            return healthy ? 0 : 1
         default:
             FileIO.writeAll(2, Array("mathesar-init-db: run this through mathesar-init (\(Command.usage))\n".utf8))
             return ExitCode.usage
@@ -40,9 +57,8 @@ public enum HelperMain {
         switch step {
         case .bundledReady: return BundledReadiness(server: server, logger: logger).run()
         case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
-        case .schemaUpgrade:
-            logger.error("schema upgrades are not implemented yet")
-            return ExitCode.internalError
+        case .schemaUpgrade: return SchemaUpgradeStep(server: server, logger: logger).run()
+        case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
         }
     }
 }

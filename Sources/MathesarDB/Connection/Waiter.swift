@@ -35,10 +35,14 @@ struct Waiter {
             }
             var pause = delay
             if let timeout { pause = min(pause, max(0.001, timeout - elapsed)) }
-            var request = timespec(tv_sec: Int(pause), tv_nsec: Int((pause - Double(Int(pause))) * 1e9))
-            var remaining = timespec()
-            while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+            Waiter.pause(pause)
             delay = min(delay * 2, maxDelay)
         }
+    }
+
+    static func pause(_ seconds: Double) {
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

@@ -38,7 +38,13 @@ struct ExternalDatabaseCheck {
         case .invalidParameters:
             return .failure(Failure(ExitCode.configuration, "PostgreSQL connection settings for \(where_) are invalid (POSTGRES_HOST, POSTGRES_PORT, POSTGRES_SSLMODE)"))
         case .timedOut(let last):
-            let state = last == .rejecting ? "it answered but kept rejecting connections" : "it never answered"
+            var state = last == .rejecting ? "it answered but kept rejecting connections" : "it never answered"
+            // PQping says only "no response"; a connection attempt says why (refused, DNS, TLS ...).
+            do {
+                _ = try PostgresConnection.connect(params)
+            } catch {
+                state += " (last error: \(error.message))"
+            }
             return .failure(Failure(ExitCode.databaseUnavailable, "PostgreSQL at \(where_) was not ready within \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT): \(state). Check POSTGRES_HOST and POSTGRES_PORT, that the server runs and that this container can reach it, or raise MATHESAR_DB_WAIT_TIMEOUT"))
         }
         do {

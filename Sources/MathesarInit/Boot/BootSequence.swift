@@ -26,6 +26,8 @@ public final class BootSequence {
     var lock: VolumeLock?
     var appEnvironment: [String: String] = [:]
     var helper: DatabaseHelper?
+    /// A major-version upgrade to run, finish or undo (see BootSequence+Upgrade.swift).
+    var upgrade: ClusterUpgrade?
 
     public init(config: Configuration, supervisor: Supervisor, goal: Goal) {
         self.config = config
@@ -141,33 +143,36 @@ public final class BootSequence {
                                searchPath: config.environment["PATH"])
         clusterState = ClusterDirectory.classify(config.pgdata)
         let modeNote = "bundled PostgreSQL \(major) from \(binaries.directory) (POSTGRES_HOST is not set)"
+        if let pending = try inspectPendingUpgrade(serverMajor: major, binaries: binaries) { return modeNote + "; " + pending }
         switch clusterState {
         case .empty:
             return modeNote + "; \(config.pgdata) is empty: a new cluster will be created"
         case .cluster(let found) where found == major:
+            // PGDATA may be a mount of its own: PostgreSQL would only fail to create its lock file.
+            var fs = statvfs()
+            if statvfs(config.pgdata, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 {
+                throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) is on a read-only mount; nothing was changed. Mount it read-write")
+            }
             return modeNote + "; existing cluster in \(config.pgdata)"
         case .cluster(let found) where found > major:
             throw fail(ExitCode.volumeUnusable, "\(config.pgdata) holds a PostgreSQL \(found) cluster, newer than this server (\(major)); nothing was changed. Use an image with PostgreSQL \(found) or newer; a cluster cannot be downgraded")
         case .cluster(let found):
-            throw fail(ExitCode.volumeUnusable, "\(config.pgdata) holds a PostgreSQL \(found) cluster and this server is \(major); nothing was changed. Upgrading is not available in this build; run an image with PostgreSQL \(found), or dump and restore")
+            return modeNote + "; " + (try inspectUpgrade(from: found, to: major, binaries: binaries))
         case .foreign(let entries):
             let shown = entries.prefix(5).joined(separator: ", ") + (entries.count > 5 ? ", ..." : "")
             throw fail(ExitCode.volumeUnusable, "\(config.pgdata) is not empty and is not a PostgreSQL cluster (it holds: \(shown)); nothing was changed. Point PGDATA at an empty directory or a cluster, or move these files away")
         case .notADirectory:
             throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) exists but is not a directory; nothing was changed. Move it away or set PGDATA elsewhere")
+        case .unreadable(let reason):
+            throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) cannot be read (\(reason)); nothing was changed. Check its owner and mode, or run as root")
         }
     }
 
     private func serverVersion(_ binaries: ServerBinaries) throws(Supervisor.Interruption) -> Int {
-        if let major = binaries.majorVersionFromPath { return major }
-        let postgres = binaries.path("postgres")
-        let result = try supervisor.runTask(ProcessSpec(
-            source: "postgres", executable: postgres, arguments: [postgres, "--version"],
-            environment: ["PATH": CommandResolver.defaultSearchPath], user: serverUser, output: .captured))
-        guard result.status.succeeded, let major = ServerBinaries.majorVersion(fromVersionOutput: result.lines.joined(separator: "\n")) else {
-            throw fail(ExitCode.configuration, "\(postgres) --version \(result.status) and printed no version: \(result.lines.joined(separator: " ")); check MATHESAR_PG_BINDIR")
+        switch try binaries.majorVersion(supervisor: supervisor, user: serverUser) {
+        case .success(let major): return major
+        case .failure(let failure): throw .failure(failure)
         }
-        return major
     }
 
     // MARK: volume and secrets
@@ -214,6 +219,7 @@ public final class BootSequence {
             if !removed.isEmpty {
                 logger.warning("removed what an interrupted first boot left: \(removed.joined(separator: ", "))")
             }
+            notes += try prepareExistingCluster()
             if ClusterDirectory.classify(config.pgdata) == .empty {
                 let start = Instant.now()
                 let target = try server.prepareInitDirectory()
@@ -228,8 +234,8 @@ public final class BootSequence {
             let fixed = try server.fixOwnership()
             if fixed > 0 { notes.append("fixed ownership or mode of \(fixed) entries in \(config.pgdata)") }
             try server.prepareSocketDirectory()
-            if try server.clearReusedPidFile(liveChildren: supervisor.runtime.liveChildren) {
-                logger.warning("removed \(config.pgdata)/postmaster.pid: its pid belongs to another process now (left by an unclean stop)")
+            if let why = try server.clearStalePidFile(liveChildren: supervisor.runtime.liveChildren) {
+                logger.warning("removed \(config.pgdata)/postmaster.pid: \(why)")
             }
         } catch let failure as Failure {
             throw .failure(failure)
@@ -240,7 +246,7 @@ public final class BootSequence {
         }
 
         supervisor.setLauncher(.postgres) { () throws(Failure) in
-            _ = try? server.clearReusedPidFile(liveChildren: self.supervisor.runtime.liveChildren)
+            _ = try? server.clearStalePidFile(liveChildren: self.supervisor.runtime.liveChildren)
             return server.serverSpec()
         }
         do {
@@ -252,6 +258,7 @@ public final class BootSequence {
             Failure(ExitCode.databaseUnavailable, "PostgreSQL \(status) while starting; its last lines:\n  " + lines.suffix(12).joined(separator: "\n  "))
         })
         try requireHelperSuccess(ready, step: "waiting for the bundled PostgreSQL")
+        notes += try finishUpgrade()
         notes.append("PostgreSQL \(major) ready on 127.0.0.1:\(config.database.port) and \(server.socketDirectory); role \(config.database.user) and database \(config.database.name) reconciled")
         return notes.joined(separator: "; ")
     }

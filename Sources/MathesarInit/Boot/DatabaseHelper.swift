@@ -11,6 +11,8 @@ public struct DatabaseHelper {
         case bundledReady = "__bundled-ready"
         case externalReady = "__external-ready"
         case schemaUpgrade = "__schema-upgrade"
+        /// After a major-version upgrade: a check query in every database, then extension updates.
+        case upgradeVerify = "__upgrade-verify"
     }
 
     /// Variables that tell the helper about the bundled server.

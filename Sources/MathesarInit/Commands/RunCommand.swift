@@ -12,6 +12,13 @@ public enum RunCommand {
             Logger(format: requestedLogFormat(environment)).error(error.description)
             return ExitCode.configuration
         }
+        // Below this, boot would fail part-way with misleading errors (no user
+        // "postgres", an unreadable secret) after writing to the volume.
+        var files = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0, files.rlim_cur < minimumOpenFiles {
+            Logger(format: config.logFormat).error("the open-file limit (ulimit -n) is \(files.rlim_cur); mathesar-init needs at least \(minimumOpenFiles) and the bundled PostgreSQL at least 64; nothing was started or written. Raise it (docker run --ulimit nofile=1024)")
+            return ExitCode.internalError
+        }
         let runtime: Runtime
         do {
             runtime = try Runtime(logFormat: config.logFormat)
@@ -28,6 +35,10 @@ public enum RunCommand {
         runtime.flushOutput()
         return code
     }
+
+    /// Descriptors PID 1 may hold at once: stdio, the signalfd, the volume lock,
+    /// two pipes for each of the app, PostgreSQL and a boot helper, and a file it reads.
+    static let minimumOpenFiles: rlim_t = 16
 
     /// The log format for reporting a configuration that did not load.
     static func requestedLogFormat(_ environment: [String: String]) -> LogFormat {

@@ -19,7 +19,18 @@ public enum ConfigurationLoader {
     public static func load(
         environment: [String: String], arguments: [String] = [], files: FileReader = .system, isRoot: Bool = true
     ) -> Result<Configuration, ConfigurationError> {
-        var env = EnvironmentReader(environment: environment, files: files)
+        // A value that is not UTF-8 (kept as RawBytes escapes) is none of ours:
+        // refuse it instead of reading a repaired copy.
+        var readable = environment
+        var undecodable: [ConfigurationProblem] = []
+        for name in knownVariables.sorted() {
+            guard let value = environment[name], RawBytes.hasEscapes(value) else { continue }
+            readable[name] = nil
+            let shown = name == "SECRET_KEY" || name == "POSTGRES_PASSWORD" ? nil : value
+            undecodable.append(ConfigurationProblem(variable: name, value: shown, reason: "is not valid UTF-8 text"))
+        }
+        var env = EnvironmentReader(environment: readable, files: files)
+        env.problems = undecodable
         var warnings: [String] = []
 
         // Database: bundled unless POSTGRES_HOST is set.
@@ -79,17 +90,19 @@ public enum ConfigurationLoader {
             env.record("MATHESAR_PG_BINDIR", "(newest /usr/lib/postgresql/*/bin, else PATH)", .defaultValue)
         }
         let pgOldBin = env.path("MATHESAR_PG_OLD_BINDIR", default: nil, example: "/usr/lib/postgresql/15/bin")
+        if pgOldBin == nil, env.raw("MATHESAR_PG_OLD_BINDIR") == nil {
+            env.record("MATHESAR_PG_OLD_BINDIR", "(/usr/lib/postgresql/OLD/bin, when an upgrade needs it)", .defaultValue)
+        }
         let upgradeMode = env.choice("MATHESAR_PG_UPGRADE_MODE", default: UpgradeMode.auto)
         let keepOld = env.boolean("MATHESAR_PG_UPGRADE_KEEP_OLD", default: false)
 
         // The app and its supervision.
-        var appCommand: [String]?
+        // Validated even when arguments take precedence: every value is checked.
+        var appCommand = env.command("MATHESAR_APP_COMMAND", example: "gunicorn config.wsgi -b 0.0.0.0:8000")
+        if appCommand == nil, env.raw("MATHESAR_APP_COMMAND") == nil { env.record("MATHESAR_APP_COMMAND", "(unset)", .defaultValue) }
         if !arguments.isEmpty {
             appCommand = arguments
             env.record("app command", arguments.joined(separator: " "), .commandLine)
-            _ = env.raw("MATHESAR_APP_COMMAND")
-        } else {
-            appCommand = env.command("MATHESAR_APP_COMMAND", example: "gunicorn config.wsgi -b 0.0.0.0:8000")
         }
         var appUser = env.raw("MATHESAR_APP_USER")
         if let user = appUser {
@@ -107,6 +120,7 @@ public enum ConfigurationLoader {
             env.record("MATHESAR_APP_USER", "(unset: the current user)", .defaultValue)
         }
         let migrate = env.command("MATHESAR_MIGRATE_COMMAND", example: "python -m mathesar.install --skip-confirm")
+        if migrate == nil, env.raw("MATHESAR_MIGRATE_COMMAND") == nil { env.record("MATHESAR_MIGRATE_COMMAND", "(unset)", .defaultValue) }
         let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
         let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
         let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
@@ -118,6 +132,7 @@ public enum ConfigurationLoader {
 
         // Schema bundle.
         let schemaDirectory = env.path("MATHESAR_SCHEMA_DIR", default: nil, example: "/usr/share/mathesar/schema")
+        if schemaDirectory == nil, env.raw("MATHESAR_SCHEMA_DIR") == nil { env.record("MATHESAR_SCHEMA_DIR", "(unset)", .defaultValue) }
         if let schemaDirectory {
             if case .failure(let problem) = SchemaBundle.load(directory: schemaDirectory, files: files) {
                 env.problem("MATHESAR_SCHEMA_DIR", schemaDirectory, problem.description)
@@ -135,6 +150,8 @@ public enum ConfigurationLoader {
                 }
             }
             env.record("MATHESAR_SCHEMA_DATABASES", shown.joined(separator: ","), .environment)
+        } else {
+            env.record("MATHESAR_SCHEMA_DATABASES", "(unset)", .defaultValue)
         }
 
         for name in environment.keys.sorted() where name.hasPrefix("MATHESAR_") && !knownVariables.contains(name) {

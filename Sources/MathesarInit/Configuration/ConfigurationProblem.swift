@@ -32,7 +32,9 @@ public struct ConfigurationProblem: Equatable, Sendable, CustomStringConvertible
                 out += "…(\(value.utf8.count) bytes)"
                 break
             }
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+            if RawBytes.isEscape(scalar) {
+                out += "\\x" + String(RawBytes.byte(of: scalar), radix: 16)
+            } else if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
                 out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
             } else if scalar == "\"" || scalar == "\\" {
                 out += "\\" + String(scalar)

@@ -51,7 +51,7 @@ struct EnvironmentReader {
         }
         if value.utf8.count > maxBytes {
             problem(name, value, "is \(value.utf8.count) bytes long; at most \(maxBytes) are allowed", example: example)
-        } else if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        } else if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) }) {
             problem(name, value, "contains control characters", example: example)
         }
         record(name, value, .environment)
@@ -169,9 +169,11 @@ struct EnvironmentReader {
         switch files.read(filePath) {
         case .success(let bytes):
             var trimmed = bytes
-            if trimmed.last == 0x0A { trimmed.removeLast() }
-            if trimmed.last == 0x0D { trimmed.removeLast() }
-            guard let text = String(validatingUTF8: trimmed.map { CChar(bitPattern: $0) } + [0]), !trimmed.contains(0) else {
+            if trimmed.last == 0x0A {
+                trimmed.removeLast()
+                if trimmed.last == 0x0D { trimmed.removeLast() }
+            }
+            guard !trimmed.contains(0), let text = String(validating: trimmed, as: UTF8.self) else {
                 problem(fileName, filePath, "the file is not UTF-8 text or contains a NUL byte")
                 return nil
             }

@@ -12,8 +12,10 @@ struct LineBuffer {
             if b == 0x0A {
                 lines.append(take())
             } else {
+                // Cut only when a byte would not fit, so a line of exactly
+                // maxLine bytes and its newline give one line, not two.
+                if pending.count >= LineBuffer.maxLine { lines.append(cut(before: b)) }
                 pending.append(b)
-                if pending.count >= LineBuffer.maxLine { lines.append(take()) }
             }
         }
         return lines
@@ -29,5 +31,19 @@ struct LineBuffer {
         let line = String(decoding: pending, as: UTF8.self)
         pending.removeAll(keepingCapacity: true)
         return line
+    }
+
+    /// The full buffer as a piece ending on a character boundary: when `next`
+    /// continues a UTF-8 sequence, that character's first bytes stay pending.
+    private mutating func cut(before next: UInt8) -> String {
+        var end = pending.count
+        if next & 0xC0 == 0x80 {
+            var lead = end - 1
+            while lead > 0, end - lead < 4, pending[lead] & 0xC0 == 0x80 { lead -= 1 }
+            if pending[lead] & 0xC0 == 0xC0 { end = lead }
+        }
+        let piece = String(decoding: pending[..<end], as: UTF8.self)
+        pending.removeFirst(end)
+        return piece
     }
 }

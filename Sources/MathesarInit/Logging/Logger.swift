@@ -50,9 +50,14 @@ public final class Logger {
     public func warning(_ message: String) { own(.warning, message) }
     public func error(_ message: String) { own(.error, message) }
 
+    /// A multi-line message stays one JSON object; in text, its later lines
+    /// are indented under the first.
     func own(_ level: LogLevel, _ message: String) {
-        for line in message.split(separator: "\n", omittingEmptySubsequences: false) {
-            emit(source: Logger.ownSource, level: level, message: String(line), toStderr: true)
+        guard format == .text, !relayed, message.contains("\n") else {
+            return emit(source: Logger.ownSource, level: level, message: message, toStderr: true)
+        }
+        for (i, line) in message.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            emit(source: Logger.ownSource, level: i == 0 ? level : .info, message: (i == 0 ? "" : "  ") + line, toStderr: true)
         }
     }
 

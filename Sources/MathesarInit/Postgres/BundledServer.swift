@@ -125,21 +125,24 @@ public struct BundledServer {
         try DataVolume.ownedDirectory(socketDirectory, mode: 0o700, owner: serverUser)
     }
 
-    /// A postmaster.pid whose pid now belongs to another live process (pids are
-    /// reused in a new PID namespace) makes PostgreSQL refuse to start. Remove
-    /// it then; a real postmaster on this directory is an error; anything else
-    /// is left for PostgreSQL's own stale-lock handling.
-    public func clearReusedPidFile(liveChildren: [pid_t]) throws(Failure) -> Bool {
+    /// A postmaster.pid PostgreSQL would refuse to start with although no
+    /// server runs: empty (the server was killed between creating and
+    /// writing it), or naming a pid that now belongs to another live process
+    /// (pids are reused in a new PID namespace). Holding the volume lock, we
+    /// know no other mathesar-init starts a server here, so remove it then. A
+    /// real postmaster on this directory is an error; a dead pid is left to
+    /// PostgreSQL's own stale-lock handling. Returns why it removed the file.
+    public func clearStalePidFile(liveChildren: [pid_t]) throws(Failure) -> String? {
         let file = pgdata + "/postmaster.pid"
-        guard let text = readTextFile(file), let first = text.split(separator: "\n").first, let pid = pid_t(String(first).trimmingSpaces()), pid > 0 else {
-            return false
+        guard let text = readTextFile(file) else { return nil }
+        guard let first = text.split(separator: "\n").first, let pid = pid_t(String(first).trimmingSpaces()), pid > 0 else {
+            return unlink(file) == 0 ? "it was empty or unreadable (the server was killed while starting)" : nil
         }
-        guard pid != getpid(), kill(pid, 0) == 0 || errno == EPERM else { return false }
-        if !liveChildren.contains(pid), BundledServer.isPostmaster(pid: pid, dataDirectory: pgdata) {
+        guard pid != getpid(), kill(pid, 0) == 0 || errno == EPERM, !liveChildren.contains(pid) else { return nil }
+        if BundledServer.isPostmaster(pid: pid, dataDirectory: pgdata) {
             throw Failure(ExitCode.volumeUnusable, "PostgreSQL (pid \(pid)) is already running on \(pgdata), started by something other than this mathesar-init; stop it first")
         }
-        if liveChildren.contains(pid) { return false }
-        return unlink(file) == 0
+        return unlink(file) == 0 ? "its pid \(pid) belongs to another process now (left by an unclean stop)" : nil
     }
 
     static func isPostmaster(pid: pid_t, dataDirectory: String) -> Bool {

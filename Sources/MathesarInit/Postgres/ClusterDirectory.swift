@@ -10,6 +10,8 @@ public enum ClusterState: Equatable, Sendable {
     case foreign(entries: [String])
     /// PGDATA exists but is not a directory.
     case notADirectory
+    /// PGDATA cannot be read, so nothing can be decided: refuse, touch nothing.
+    case unreadable(reason: String)
 }
 
 /// Reads `PGDATA` to decide what boot must do with it.
@@ -19,12 +21,20 @@ public enum ClusterDirectory {
 
     public static func classify(_ pgdata: String) -> ClusterState {
         var st = stat()
-        guard stat(pgdata, &st) == 0 else { return .empty }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { return .notADirectory }
-        if let text = readTextFile(pgdata + "/PG_VERSION"), let major = parseVersionFile(text) {
-            return .cluster(major: major)
+        guard stat(pgdata, &st) == 0 else {
+            return errno == ENOENT ? .empty : .unreadable(reason: lastErrnoText())
         }
-        let entries = (FileIO.list(pgdata) ?? []).filter { $0 != nestedInitName }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { return .notADirectory }
+        switch FileIO.read(pgdata + "/PG_VERSION", limit: 64) {
+        case .success(let bytes):
+            if let major = parseVersionFile(String(decoding: bytes, as: UTF8.self)) { return .cluster(major: major) }
+        case .failure(.missing):
+            break
+        case .failure(let why):
+            return .unreadable(reason: "PG_VERSION: \(why)")
+        }
+        guard let listed = FileIO.list(pgdata) else { return .unreadable(reason: lastErrnoText()) }
+        let entries = listed.filter { $0 != nestedInitName }
         if entries.isEmpty { return .empty }
         if entries == ["lost+found"], (FileIO.list(pgdata + "/lost+found") ?? ["?"]).isEmpty { return .empty }
         return .foreign(entries: entries)

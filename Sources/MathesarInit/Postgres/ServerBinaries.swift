@@ -36,6 +36,19 @@ public struct ServerBinaries: Equatable, Sendable {
         programs.filter { access(path($0), X_OK) != 0 }
     }
 
+    /// The server's major version: from a Debian-style path, else by running `postgres --version`.
+    public func majorVersion(supervisor: Supervisor, user: UserIdentity?) throws(Supervisor.Interruption) -> Result<Int, Failure> {
+        if let major = majorVersionFromPath { return .success(major) }
+        let postgres = path("postgres")
+        let result = try supervisor.runTask(ProcessSpec(
+            source: "postgres", executable: postgres, arguments: [postgres, "--version"],
+            environment: ["PATH": CommandResolver.defaultSearchPath], user: user, output: .captured))
+        guard result.status.succeeded, let major = ServerBinaries.majorVersion(fromVersionOutput: result.lines.joined(separator: "\n")) else {
+            return .failure(Failure(ExitCode.configuration, "\(postgres) --version \(result.status) and printed no version (\(result.lines.joined(separator: " "))); check MATHESAR_PG_BINDIR"))
+        }
+        return .success(major)
+    }
+
     /// The major version from `postgres --version` output ("postgres (PostgreSQL) 15.18 (Debian ...)").
     public static func majorVersion(fromVersionOutput text: String) -> Int? {
         guard let range = text.firstRange(of: "(PostgreSQL) ") else { return nil }

@@ -50,16 +50,36 @@ public enum CommandResolver {
             return .failure(.notExecutable(path: path, reason: lastErrnoText()))
         }
         if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.notExecutable(path: path, reason: "it is a directory")) }
+        let who = user.map { "user \($0.name)" } ?? "this user"
         guard isExecutable(mode: st.st_mode, owner: st.st_uid, group: st.st_gid, user: user) else {
-            let who = user.map { "user \($0.name)" } ?? "this user"
             return .failure(.notExecutable(path: path, reason: "no execute permission for \(who)"))
+        }
+        // The app may run as another user than PID 1: every directory on the
+        // way to the real file must be searchable for it too.
+        if let user, user.uid != 0, let real = realpath(path, nil) {
+            defer { free(real) }
+            var dir = AtomicFile.parentDirectory(of: String(cString: real))
+            while true {
+                var d = stat()
+                if stat(dir, &d) == 0, !isExecutable(mode: d.st_mode, owner: d.st_uid, group: d.st_gid, user: user) {
+                    return .failure(.notExecutable(path: path, reason: "\(dir) is not searchable for \(who)"))
+                }
+                if dir == "/" { break }
+                dir = AtomicFile.parentDirectory(of: dir)
+            }
         }
         return .success(path)
     }
 
+    static func currentGroups() -> [gid_t] {
+        var groups = [gid_t](repeating: 0, count: 256)
+        let n = getgroups(Int32(groups.count), &groups)
+        return [getgid()] + (n > 0 ? Array(groups[0..<Int(n)]) : [])
+    }
+
     static func isExecutable(mode: mode_t, owner: uid_t, group: gid_t, user: UserIdentity?) -> Bool {
         let uid = user?.uid ?? getuid()
-        let groups = user?.groups ?? [getgid()]
+        let groups = user?.groups ?? currentGroups()
         let anyExecute = mode & (S_IXUSR | S_IXGRP | S_IXOTH) != 0
         if uid == 0 { return anyExecute }
         if owner == uid { return mode & S_IXUSR != 0 }

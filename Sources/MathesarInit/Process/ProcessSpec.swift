@@ -1,6 +1,10 @@
 /// Everything needed to start one child.
 public struct ProcessSpec: Sendable {
-    public enum Stdin: Sendable { case null, inherit }
+    public enum Stdin: Equatable, Sendable {
+        case null, inherit
+        /// Read from this file, opened by PID 1 (the child's account needs no access to it).
+        case file(String)
+    }
     public enum Output: Sendable {
         /// stdout/stderr go through PID 1, each line tagged with `source`.
         case tagged

@@ -23,6 +23,12 @@ struct Spawner {
         }
 
         var stdio: [Int32] = [spec.stdin == .inherit ? 0 : -1, 1, 2]
+        if case .file(let path) = spec.stdin {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw Failure(ExitCode.internalError, "cannot open \(path) for \(spec.source): \(lastErrnoText())") }
+            stdio[0] = fd
+        }
+        defer { if case .file = spec.stdin { close(stdio[0]) } }
         var readEnds: [Int32] = []
         var writeEnds: [Int32] = []
         if spec.output != .inherit {

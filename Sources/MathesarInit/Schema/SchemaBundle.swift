@@ -57,14 +57,14 @@ public struct SchemaBundle: Sendable {
             guard let (version, stem) = parseName(name) else { return .failure(.badName(name)) }
             switch readText(directory + "/" + name, name, reader) {
             case .success(let (text, bytes)):
-                let firstLine = text.split(separator: "\n", maxSplits: 1).first.map { String($0).trimmingSpaces() } ?? ""
+                let firstLine = text.split(maxSplits: 1, whereSeparator: \.isNewline).first.map { String($0).trimmingSpaces() } ?? ""
                 files.append(File(version: version, name: stem, fileName: name, sql: text, checksum: SHA256.hex(bytes),
                                   transactional: firstLine != noTransactionMarker))
             case .failure(let problem):
                 return .failure(problem)
             }
         }
-        files.sort { $0.version < $1.version }
+        files.sort { ($0.version, $0.fileName) < ($1.version, $1.fileName) }  // names too: messages must not depend on listing order
         for (i, file) in files.enumerated() {
             if i > 0 && files[i - 1].version == file.version {
                 return .failure(.duplicate(file.version, [files[i - 1].fileName, file.fileName]))

@@ -5,7 +5,7 @@ import Glibc
 /// `healthcheck`.
 public final class StatusFile {
     public let path: String
-    private var last: String = ""
+    private var last: Snapshot?
 
     public init(runDirectory: String) {
         path = runDirectory + "/status.json"
@@ -52,14 +52,14 @@ public final class StatusFile {
     /// A run directory that cannot be written is logged once by the caller.
     @discardableResult
     public func write(_ snapshot: Snapshot) -> Bool {
+        // Compared before encoding: a forwarded signal changes nothing and costs nothing here.
+        if snapshot == last { return true }
+        last = snapshot
         var object = snapshot.json()
-        let body = object.encoded()
-        if body == last { return true }
         if case .object(var pairs) = object {
             pairs.append(("updated", .string(WallClock.timestamp())))
             object = .object(pairs)
         }
-        last = body
         return AtomicFile.write(path: path, contents: Array((object.encoded() + "\n").utf8), mode: 0o644, durable: false) == nil
     }
 

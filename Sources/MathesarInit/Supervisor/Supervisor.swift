@@ -142,6 +142,7 @@ public final class Supervisor {
     /// Supervises until the machine decides to exit; returns the exit code.
     public func supervise() -> Int32 {
         writeStatus()
+        runtime.releaseBootMemory()
         return loop()
     }
 

@@ -83,6 +83,9 @@ public struct SupervisorMachine {
     public mutating func started(_ name: ServiceName, pid: pid_t, at now: Instant) {
         if case .waitingToRestart = services[name]!.state { services[name]!.restarts += 1 }
         services[name]!.state = .running(pid: pid, since: now)
+        // The status of an earlier run must not become the exit code of a stop
+        // in which this run never ends (killed at the deadline, stuck in the kernel).
+        services[name]!.lastStatus = nil
     }
 
     /// A service could not be started at all (its program is missing, ...).
@@ -105,6 +108,13 @@ public struct SupervisorMachine {
         case .stopping(var stop):
             if name == .app && stop.code == nil { stop.code = status.code }
             phase = .stopping(stop)
+            // A failed fast shutdown (its checkpoint hit a full disk, ...) leaves a
+            // cluster that needs crash recovery: say so, it is not a clean stop.
+            // After SIGQUIT or SIGKILL the warning was already given.
+            if name == .postgres, !status.succeeded, !stop.quitSent, !stop.killSent {
+                return [.log(.warning, "PostgreSQL did not shut down cleanly (\(status)); it will run crash recovery at the next start")]
+                    + advanceStop(at: now)
+            }
             return advanceStop(at: now)
         case .supervising:
             if name == .app && !policy.restarts(after: status) {
@@ -158,25 +168,28 @@ public struct SupervisorMachine {
             return actions
         case .stopping(var stop):
             var actions: [Action] = []
-            let elapsed = now.seconds(since: stop.began)
-            if elapsed >= timings.appDeadline, services[.app]!.isRunning, !stop.appKilled {
+            // Compared as instants, exactly as `nextDeadline` computes them: comparing
+            // elapsed seconds as doubles can miss a deadline by a rounding error, and
+            // then `tick(at: nextDeadline)` does nothing and the caller spins.
+            func due(_ offset: Double) -> Bool { now >= stop.began.adding(seconds: offset) }
+            if due(timings.appDeadline), services[.app]!.isRunning, !stop.appKilled {
                 stop.appKilled = true
                 actions.append(.log(.warning, "app did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
                 actions.append(.signal(.app, SIGKILL))
             }
-            if elapsed >= timings.quitAt, services[.postgres]!.isRunning, !stop.quitSent {
+            if due(timings.quitAt), services[.postgres]!.isRunning, !stop.quitSent {
                 stop.quitSent = true
                 actions.append(.log(.warning, "PostgreSQL fast shutdown did not finish in time; sending SIGQUIT (crash recovery at next start)"))
                 actions.append(.signal(.postgres, SIGQUIT))
             }
-            if elapsed >= timings.stopTimeout, !stop.killSent {
+            if due(timings.stopTimeout), !stop.killSent {
                 stop.killSent = true
                 for name in ServiceName.allCases where services[name]!.isRunning {
                     actions.append(.signal(name, SIGKILL))
                 }
             }
             phase = .stopping(stop)
-            if elapsed >= timings.stopTimeout + 1 {
+            if due(timings.stopTimeout + 1) {
                 // A child stuck in the kernel (uninterruptible sleep) must not keep the container up.
                 let code = finalCode(stop)
                 phase = .finished(code)

@@ -11,13 +11,17 @@ public enum FileIO {
 
     /// The bytes of a file, at most `limit` of them.
     public static func read(_ path: String, limit: Int = 1 << 20) -> Result<[UInt8], ReadError> {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO without a writer would otherwise wait forever.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             return .failure(errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(lastErrnoText()))
         }
         defer { close(fd) }
         var st = stat()
-        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.isDirectory) }
+        if fstat(fd, &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.isDirectory) }
+            if (st.st_mode & S_IFMT) != S_IFREG { return .failure(.unreadable("it is not a regular file (a FIFO, socket or device)")) }
+        }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {

@@ -21,6 +21,8 @@ public struct HealthURL: Equatable, Sendable {
                 guard let p = Int(after.dropFirst()), (1...65535).contains(p) else { return nil }
                 port = p
             } else if !after.isEmpty { return nil }
+        } else if authority.filter({ $0 == ":" }).count > 1 {
+            return nil  // an IPv6 address needs brackets: http://[::1]:8000/
         } else if let colon = authority.lastIndex(of: ":") {
             guard let p = Int(authority[authority.index(after: colon)...]), (1...65535).contains(p) else { return nil }
             host = String(authority[..<colon])

@@ -37,7 +37,8 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
 
 /// Human durations for log lines: "840 ms", "2 s", "1.25 s".
 public func formatDuration(_ seconds: Double) -> String {
-    if seconds < 1 { return "\(Int((seconds * 1000).rounded())) ms" }
+    let milliseconds = Int((seconds * 1000).rounded())
+    if milliseconds < 1000 { return "\(milliseconds) ms" }
     let hundredths = Int((seconds * 100).rounded())
     var fraction = hundredths % 100 == 0 ? "" : "." + (hundredths % 100 < 10 ? "0" : "") + String(hundredths % 100)
     while fraction.hasSuffix("0") { fraction.removeLast() }

@@ -39,6 +39,8 @@ public enum JSONValue: Equatable, Sendable {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
+        case .number(let n) where !n.isFinite:
+            out += "null"
         case .number(let n):
             if n.rounded() == n && abs(n) < 1e15 { out += String(Int64(n)) } else { out += String(n) }
         case .string(let s): JSONValue.appendQuoted(s, to: &out)
@@ -163,6 +165,16 @@ private struct JSONParser {
         return .number(n)
     }
 
+    /// Four hex digits after `\u`.
+    mutating func hex4() -> UInt32? {
+        guard i + 4 <= bytes.count,
+              bytes[i..<i + 4].allSatisfy({ "0123456789abcdefABCDEF".utf8.contains($0) }),
+              let code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16)
+        else { return nil }
+        i += 4
+        return code
+    }
+
     mutating func string() -> String? {
         i += 1  // opening quote
         var out: [UInt8] = []
@@ -181,8 +193,18 @@ private struct JSONParser {
             case UInt8(ascii: "b"): out.append(0x08)
             case UInt8(ascii: "f"): out.append(0x0C)
             case UInt8(ascii: "u"):
-                guard i + 4 <= bytes.count, let code = UInt32(String(decoding: bytes[i..<i + 4], as: UTF8.self), radix: 16) else { return nil }
-                i += 4
+                guard var code = hex4() else { return nil }
+                // A character outside the BMP comes as a surrogate pair: \ud83d\ude00.
+                if (0xD800..<0xDC00).contains(code), i + 6 <= bytes.count,
+                   bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") {
+                    let saved = i
+                    i += 2
+                    if let low = hex4(), (0xDC00..<0xE000).contains(low) {
+                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                    } else {
+                        i = saved
+                    }
+                }
                 let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
                 out.append(contentsOf: Array(String(scalar).utf8))
             default: out.append(e)

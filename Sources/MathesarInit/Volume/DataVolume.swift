@@ -15,6 +15,21 @@ public enum DataVolume {
         }
     }
 
+    /// Why `prepare` would fail, found without writing anything (for `check`); nil when it would succeed.
+    public static func inspect(_ path: String) -> String? {
+        var existing = path
+        while !FileIO.exists(existing) && existing != "/" { existing = AtomicFile.parentDirectory(of: existing) }
+        if existing == path && !FileIO.isDirectory(path) { return "\(path) exists but is not a directory" }
+        var st = statvfs()
+        if statvfs(existing, &st) == 0, st.f_flag & UInt(ST_RDONLY) != 0 {
+            return "\(existing) is on a read-only mount; mount the volume read-write"
+        }
+        if access(existing, W_OK) != 0 {
+            return "cannot write to \(existing) (\(lastErrnoText())); \(writableAdvice(existing))"
+        }
+        return nil
+    }
+
     /// What a user can do about a directory that cannot be written.
     static func writableAdvice(_ path: String) -> String {
         var st = stat()

@@ -38,6 +38,10 @@ public struct SecretStore {
             if (st.st_mode & S_IFMT) != S_IFREG {
                 let kind = (st.st_mode & S_IFMT) == S_IFLNK ? "a symbolic link" : "not a regular file"
                 problems.append(ConfigurationProblem(variable: variable, value: nil, reason: "is not set, and its persisted copy \(path) is \(kind); remove it (a new secret is generated) or set \(variable)"))
+            } else if st.st_nlink > 1 {
+                // A hard link shares the file with a path that may be outside the
+                // volume; fixing its owner and mode would change that file too.
+                problems.append(ConfigurationProblem(variable: variable, value: nil, reason: "is not set, and its persisted copy \(path) has \(st.st_nlink - 1) other hard link(s), possibly outside the volume; mathesar-init does not touch shared files; replace it with a copy (cp --remove-destination) or set \(variable)"))
             }
         }
         return problems
@@ -51,10 +55,13 @@ public struct SecretStore {
         case .success(let bytes):
             var trimmed = bytes
             while trimmed.last == 0x0A || trimmed.last == 0x0D { trimmed.removeLast() }
-            if !trimmed.isEmpty, let text = String(validating: trimmed, as: UTF8.self), !text.contains("\n") {
-                fixOwnership(path)
-                return (text, false)
+            guard !trimmed.isEmpty, let text = String(validating: trimmed, as: UTF8.self), !text.contains("\n") else {
+                // Written atomically by us, so this is damage from outside; replacing
+                // it silently would, for secret_key, log every user out.
+                throw Failure(ExitCode.volumeUnusable, "the persisted secret \(path) is empty or not a single line of text; remove it to have a new one generated (for secret_key this signs every user out), or set the variable")
             }
+            fixOwnership(path)
+            return (text, false)
         case .failure(.missing):
             break
         case .failure(let why):

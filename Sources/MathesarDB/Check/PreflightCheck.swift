@@ -1,0 +1,148 @@
+import Glibc
+import MathesarInit
+import PostgresClient
+
+/// `mathesar-init check`: every check boot would make, without changing
+/// anything (not even the lock file or a missing directory), all reported at
+/// once, one line each.
+struct PreflightCheck {
+    struct Finding {
+        var ok: Bool
+        var subject: String
+        var detail: String
+        /// The exit code boot would fail with.
+        var code: Int32 = 0
+    }
+
+    let environment: [String: String]
+
+    /// The findings and the exit code: 0 when all pass, else the code of the
+    /// first problem in boot order.
+    func run() -> ([Finding], Int32) {
+        let isRoot = geteuid() == 0
+        let config: Configuration
+        switch ConfigurationLoader.load(environment: environment, isRoot: isRoot) {
+        case .failure(let error):
+            let findings = error.problems.map { Finding(ok: false, subject: $0.variable, detail: $0.description, code: ExitCode.configuration) }
+            return (findings, ExitCode.configuration)
+        case .success(let loaded):
+            config = loaded
+        }
+        var findings = [Finding(ok: true, subject: "configuration", detail: "\(config.entries.count) settings valid; \(config.database.mode.rawValue) database")]
+        for warning in config.warnings { findings.append(Finding(ok: true, subject: "warning", detail: warning)) }
+        func problem(_ subject: String, _ detail: String, _ code: Int32) { findings.append(Finding(ok: false, subject: subject, detail: detail, code: code)) }
+        func ok(_ subject: String, _ detail: String) { findings.append(Finding(ok: true, subject: subject, detail: detail)) }
+
+        var appUser: UserIdentity?
+        if isRoot, let name = config.appUser {
+            switch UserDatabase.lookupOnSystem(name) {
+            case .success(let user): appUser = user; ok("app user", "\(user.name) (uid \(user.uid), gid \(user.gid))")
+            case .failure: problem("app user", "MATHESAR_APP_USER=\(name): no such account in /etc/passwd; create it or give an existing one", ExitCode.configuration)
+            }
+        }
+        for (subject, command) in [("app command", config.appCommand), ("migrate command", config.migrateCommand)] {
+            guard let command, let program = command.first else {
+                if subject == "app command" { ok(subject, "not set here (the image's CMD gives it at run time)") }
+                continue
+            }
+            switch CommandResolver.resolve(program, searchPath: environment["PATH"], user: appUser) {
+            case .success(let path): ok(subject, path)
+            case .failure(let why): problem(subject, why.message, subject == "app command" ? why.exitCode : ExitCode.configuration)
+            }
+        }
+
+        if let why = DataVolume.inspect(config.dataDirectory) {
+            problem("data volume", why, ExitCode.volumeUnusable)
+        } else {
+            ok("data volume", FileIO.exists(config.dataDirectory) ? "\(config.dataDirectory) writable" : "\(config.dataDirectory) will be created")
+        }
+        switch VolumeLock.holder(path: config.lockPath) {
+        case .some(.some(let holder)): problem("volume lock", "\(config.dataDirectory) is in use by another mathesar-init (\(holder)); stop it or use another volume", ExitCode.volumeUnusable)
+        default: ok("volume lock", "free")
+        }
+        var secretFiles: [(file: String, variable: String)] = []
+        if case .persisted(let file) = config.secretKey { secretFiles.append((file, "SECRET_KEY")) }
+        if case .persisted(let file)? = config.database.password { secretFiles.append((file, "POSTGRES_PASSWORD")) }
+        let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: secretFiles)
+        for p in secretProblems { problem(p.variable, p.description, ExitCode.configuration) }
+        if secretProblems.isEmpty {
+            let persisted = secretFiles.map { FileIO.exists(config.secretsDirectory + "/" + $0.file) ? "\($0.variable) kept in the volume" : "\($0.variable) generated at first boot" }
+            ok("secrets", (persisted + (secretFiles.count < 2 ? ["the rest from the environment"] : [])).joined(separator: "; "))
+        }
+        if let why = DataVolume.inspect(config.runDirectory) { problem("run directory", why, ExitCode.volumeUnusable) }
+        else { ok("run directory", config.runDirectory) }
+
+        switch config.database.mode {
+        case .bundled: checkBundled(config, isRoot: isRoot, ok: ok, problem: problem)
+        case .external: checkExternal(config, ok: ok, problem: problem)
+        }
+        if let dir = config.schemaDirectory, case .success(let bundle) = SchemaBundle.load(directory: dir) {
+            ok("schema bundle", "\(dir): \(bundle.files.count) files, newest version \(bundle.latestVersion)")
+        }
+        let code = findings.first { !$0.ok }?.code ?? 0
+        return (findings, code)
+    }
+
+    private func checkBundled(_ config: Configuration, isRoot: Bool, ok: (String, String) -> Void, problem: (String, String, Int32) -> Void) {
+        var serverUser: UserIdentity?
+        if isRoot {
+            switch UserDatabase.lookupOnSystem("postgres") {
+            case .success(let user): serverUser = user; ok("postgres user", "uid \(user.uid)")
+            case .failure: problem("postgres user", "the OS user postgres does not exist; install the postgresql package", ExitCode.configuration)
+            }
+        }
+        let binaries: ServerBinaries
+        switch ServerBinaries.locate(configured: config.pgBinDirectory, searchPath: environment["PATH"]) {
+        case .success(let found): binaries = found
+        case .failure(let failure):
+            problem("server binaries", failure.message, failure.code)
+            return
+        }
+        var major: Int?
+        if let fromPath = binaries.majorVersionFromPath {
+            major = fromPath
+        } else if let runtime = try? Runtime(logFormat: config.logFormat) {
+            let supervisor = Supervisor(runtime: runtime, policy: .never, timings: config.timings, mode: "check")
+            if case .success(let found)? = try? binaries.majorVersion(supervisor: supervisor, user: serverUser) { major = found }
+        }
+        guard let major else {
+            problem("server binaries", "\(binaries.path("postgres")) --version did not give a version", ExitCode.configuration)
+            return
+        }
+        ok("server binaries", "PostgreSQL \(major) in \(binaries.directory) (\(binaries.origin))")
+        // Adoption of a pg_createcluster layout, an interrupted or pending upgrade.
+        let upgrade = UpgradeCheck.report(config: config, serverBinaries: binaries, serverMajor: major)
+        for finding in upgrade {
+            if finding.problem { problem("PGDATA", finding.text, finding.code ?? ExitCode.volumeUnusable) } else { ok("PGDATA", finding.text) }
+        }
+        let journalPending = FileIO.exists(UpgradePaths(pgdata: config.pgdata).journal)
+        switch ClusterDirectory.classify(config.pgdata) {
+        case .empty where !journalPending: ok("PGDATA", "\(config.pgdata) is empty: a new cluster will be created at first boot")
+        case .empty: break
+        case .cluster(let found) where found == major: ok("PGDATA", "PostgreSQL \(found) cluster in \(config.pgdata)")
+        case .cluster(let found) where found > major:
+            problem("PGDATA", "\(config.pgdata) holds a PostgreSQL \(found) cluster, newer than this server (\(major)); use an image with PostgreSQL \(found)", ExitCode.volumeUnusable)
+        case .cluster:
+            break  // older: the upgrade findings above say what happens
+        case .foreign(let entries):
+            problem("PGDATA", "\(config.pgdata) is not empty and not a cluster (\(entries.prefix(5).joined(separator: ", "))); point PGDATA at an empty directory or a cluster", ExitCode.volumeUnusable)
+        case .notADirectory:
+            problem("PGDATA", "\(config.pgdata) is not a directory", ExitCode.volumeUnusable)
+        case .unreadable(let reason):
+            problem("PGDATA", "\(config.pgdata) cannot be read (\(reason)); check its owner and mode", ExitCode.volumeUnusable)
+        }
+    }
+
+    private func checkExternal(_ config: Configuration, ok: (String, String) -> Void, problem: (String, String, Int32) -> Void) {
+        let server = InternalServer(config: config, environment: environment)
+        // One short wait: check reports, it does not wait for a server to come up.
+        switch ExternalDatabaseCheck(server: server).run(waitTimeout: min(config.databaseWaitTimeout, 3), progress: { _ in }) {
+        case .success(let notes): ok("database", notes.joined(separator: "; "))
+        case .failure(let failure): problem("database", failure.message, failure.code)
+        }
+    }
+
+    static func render(_ findings: [Finding]) -> String {
+        findings.map { f in (f.ok ? "ok       " : "PROBLEM  ") + f.subject + ": " + f.detail }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,93 @@
+/// The bundled cluster's adoption and major-version upgrade, as boot steps:
+/// preflight inspects (reads only), the database phase performs before the
+/// server starts, and finishes once it is ready. See Postgres/Upgrade/.
+extension BootSequence {
+    /// Preflight, before PGDATA is classified: an interrupted upgrade decides
+    /// what PGDATA will hold. Nil when none is pending.
+    func inspectPendingUpgrade(serverMajor: Int, binaries: ServerBinaries) throws(Supervisor.Interruption) -> String? {
+        let paths = UpgradePaths(pgdata: config.pgdata)
+        let journal: UpgradeJournal
+        switch UpgradeJournal.load(paths) {
+        case .failure(let failure): throw .failure(failure)
+        case .success(nil): return nil
+        case .success(let found?): journal = found
+        }
+        let action = UpgradeRecovery.decide(
+            journal, pgdata: UpgradeRecovery.look(paths.pgdata), new: UpgradeRecovery.look(paths.newCluster(major: journal.newMajor)),
+            old: UpgradeRecovery.look(paths.oldCluster(major: journal.oldMajor)), serverMajor: serverMajor)
+        let interrupted = "an upgrade from PostgreSQL \(journal.oldMajor) to \(journal.newMajor) was interrupted at step \(journal.step.rawValue)"
+        switch action {
+        case .refuse(let message):
+            throw .failure(Failure(ExitCode.volumeUnusable, message))
+        case .swap, .finishAfterStart:
+            upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: nil)
+            return "\(interrupted): it will be finished"
+        case .rollBack:
+            if journal.oldMajor > serverMajor {
+                throw .failure(Failure(ExitCode.volumeUnusable, "\(interrupted), and \(config.pgdata) holds a PostgreSQL \(journal.oldMajor) cluster, newer than this server (\(serverMajor)); nothing was changed. Use an image with PostgreSQL \(journal.newMajor)"))
+            }
+            var note = "\(interrupted): it will be undone (\(config.pgdata) holds the PostgreSQL \(journal.oldMajor) cluster as it was)"
+            var plan: UpgradePlan?
+            if journal.oldMajor < serverMajor {
+                plan = try makePlan(oldMajor: journal.oldMajor, serverMajor: serverMajor, binaries: binaries, rollbackPending: true)
+                note += ", then " + plan!.summary
+            }
+            upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: plan)
+            return note
+        }
+    }
+
+    /// Preflight for a cluster older than the server: everything the upgrade
+    /// needs, checked before anything is written.
+    func inspectUpgrade(from oldMajor: Int, to serverMajor: Int, binaries: ServerBinaries) throws(Supervisor.Interruption) -> String {
+        let plan = try makePlan(oldMajor: oldMajor, serverMajor: serverMajor, binaries: binaries, rollbackPending: false)
+        upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: plan)
+        return plan.summary
+    }
+
+    private func makePlan(oldMajor: Int, serverMajor: Int, binaries: ServerBinaries, rollbackPending: Bool) throws(Supervisor.Interruption) -> UpgradePlan {
+        // The version of MATHESAR_PG_OLD_BINDIR when its path does not say it: asked now, through the supervisor.
+        var probed: Int?
+        if let configured = config.pgOldBinDirectory {
+            let candidate = ServerBinaries(directory: configured, origin: "MATHESAR_PG_OLD_BINDIR")
+            if candidate.majorVersionFromPath == nil, candidate.missing(UpgradePrograms.old).isEmpty,
+               case .success(let major) = try candidate.majorVersion(supervisor: supervisor, user: serverUser) {
+                probed = major
+            }
+        }
+        switch UpgradePlan.inspect(config: config, oldMajor: oldMajor, newMajor: serverMajor, newBinaries: binaries,
+                                   rollbackPending: rollbackPending, majorOf: { $0.majorVersionFromPath ?? probed }) {
+        case .success(let plan): return plan
+        case .failure(let failure): throw .failure(failure)
+        }
+    }
+
+    private func makeUpgrade(binaries: ServerBinaries, major: Int, plan: UpgradePlan?) -> ClusterUpgrade {
+        ClusterUpgrade(supervisor: supervisor, config: config, serverUser: serverUser, newBinaries: binaries, newMajor: major, plan: plan)
+    }
+
+    /// Database phase, before the server starts: adopts a pg_createcluster
+    /// layout, then finishes or undoes an interrupted upgrade and runs a
+    /// pending one up to the swap.
+    func prepareExistingCluster() throws(Supervisor.Interruption) -> [String] {
+        var notes: [String] = []
+        if DebianClusterLayout.needsAdoption(pgdata: config.pgdata), case .cluster(let major) = ClusterDirectory.classify(config.pgdata) {
+            guard let directory = DebianClusterLayout.findConfigDirectory(pgdata: config.pgdata, major: major) else {
+                throw .failure(Failure(ExitCode.volumeUnusable, "\(config.pgdata) holds a PostgreSQL \(major) cluster without postgresql.conf, and no \(DebianClusterLayout.configRoot)/\(major)/*/postgresql.conf names it as data_directory; nothing was changed. Mount Mathesar's /etc/postgresql volume too, or put the cluster's configuration files into \(config.pgdata)"))
+            }
+            let changes: [String]
+            do { changes = try DebianClusterLayout.adopt(pgdata: config.pgdata, configDirectory: directory, owner: serverUser) } catch { throw .failure(error) }
+            logger.info("adopted the cluster in \(config.pgdata) made by pg_createcluster: copied postgresql.conf, pg_hba.conf and pg_ident.conf from \(directory) into it, once (the originals are untouched)" + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")))
+            logger.warning(DebianClusterLayout.credentialsWarning(pgdata: config.pgdata))
+            notes.append("adopted the cluster made by pg_createcluster (configuration from \(directory))")
+        }
+        if let upgrade { notes += try upgrade.prepare() }
+        return notes
+    }
+
+    /// After the server answered: the rest of an upgrade (check, extensions, statistics, old cluster).
+    func finishUpgrade() throws(Supervisor.Interruption) -> [String] {
+        guard let upgrade, let helper, let server else { return [] }
+        return try upgrade.finish(helper: helper, socketDirectory: server.socketDirectory)
+    }
+}

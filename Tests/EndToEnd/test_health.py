@@ -1,0 +1,76 @@
+"""`mathesar-init healthcheck` (issue 6) against a running PID 1."""
+import signal
+import subprocess
+import time
+
+from harness import INIT, PYTHON, Init, free_port
+
+
+def healthcheck(env):
+    r = subprocess.run([str(INIT), "healthcheck"], env=env, capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout.strip()
+
+
+def http_app(port):
+    return [PYTHON, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+
+
+def test_healthy_when_the_app_answers_and_postgres_is_ready(volume):
+    port, pg_port = free_port(), free_port()
+    env = volume.env(POSTGRES_PORT=pg_port, MATHESAR_HEALTHCHECK_URL=f"http://127.0.0.1:{port}/")
+    init = Init(["run", "--", *http_app(port)], env)
+    init.wait_for("app: started")
+    deadline = time.monotonic() + 20
+    code, line = healthcheck(env)
+    while code != 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        code, line = healthcheck(env)
+    assert code == 0, line
+    assert line.startswith("healthy:") and "PostgreSQL ready" in line and "answered 200" in line
+    init.signal(signal.SIGTERM)
+    init.wait()
+    code, line = healthcheck(env)
+    assert code == 1 and line.startswith("unhealthy: phase stopped")
+
+
+def test_unhealthy_when_the_url_does_not_answer(external_env):
+    env = external_env(MATHESAR_HEALTHCHECK_URL=f"http://127.0.0.1:{free_port()}/health")
+    init = Init(["run", "--", "sleep", "60"], env)
+    init.wait_for("app: started")
+    code, line = healthcheck(env)
+    assert code == 1
+    assert "unhealthy:" in line and "Connection refused" in line
+    init.signal(signal.SIGTERM)
+    init.wait()
+
+
+def test_unhealthy_when_the_app_answers_with_an_error(external_env):
+    port = free_port()
+    # Any path on http.server that does not exist answers 404.
+    env = external_env(MATHESAR_HEALTHCHECK_URL=f"http://127.0.0.1:{port}/no-such-page")
+    init = Init(["run", "--", *http_app(port)], env)
+    init.wait_for("app: started")
+    deadline = time.monotonic() + 20
+    code, line = healthcheck(env)
+    while "answered" not in line and time.monotonic() < deadline:
+        time.sleep(0.1)
+        code, line = healthcheck(env)
+    assert code == 1 and "answered 404" in line
+    init.signal(signal.SIGTERM)
+    init.wait()
+
+
+def test_unhealthy_while_the_app_restarts(external_env):
+    env = external_env()
+    init = Init(["run", "--", "sh", "-c", "exit 1"], env)
+    init.wait_for("restarting in 1 s")
+    code, line = healthcheck(env)
+    assert code == 1
+    assert "app restarting" in line and "restarts:" in line
+    init.signal(signal.SIGTERM)
+    init.wait()
+
+
+def test_unhealthy_without_a_status_file(volume):
+    code, line = healthcheck(volume.env())
+    assert code == 1 and "no " in line and "status.json" in line

@@ -1,0 +1,396 @@
+import Testing
+@testable import MathesarInit
+
+// The configuration function over a table of good and bad environments. The
+// expectations come from CONTRACT.md ("Environment", "Exit status") and issue 3,
+// not from the implementation's output.
+
+/// Secret values used in the tables below; none may ever be printed.
+private enum Secrets {
+    static let key = "SK-env-3f9a1c"
+    static let password = "PW-env-77b2e0"
+    static let filePassword = "PW-file-a41d9e"
+    static let fileKey = "SK-file-0c55b8"
+    static let crlf = "PW-crlf-9d1e33"
+    static let multiLine = "first-line-8e1f\nsecond-line-b7a2"
+    static let urlPassword = "url-pw-5c6d7e"
+    static let all = [key, password, filePassword, fileKey, crlf, "first-line-8e1f", "second-line-b7a2", urlPassword, "two-lines-d4c2"]
+}
+
+/// Files that `*_FILE` variables and `MATHESAR_SCHEMA_DIR` name, without touching the disk.
+private let fakeFiles = FileReader(
+    read: { path in
+        switch path {
+        case "/run/secrets/pw": .success(Array((Secrets.filePassword + "\n").utf8))
+        case "/run/secrets/key": .success(Array((Secrets.fileKey + "\n").utf8))
+        case "/run/secrets/no-newline": .success(Array(Secrets.filePassword.utf8))
+        case "/run/secrets/crlf": .success(Array((Secrets.crlf + "\r\n").utf8))
+        case "/run/secrets/two-newlines": .success(Array("two-lines-d4c2\n\n".utf8))
+        case "/run/secrets/empty": .success([])
+        case "/run/secrets/only-newline": .success([0x0A])
+        case "/run/secrets/dir": .failure(.isDirectory)
+        case "/run/secrets/locked": .failure(.unreadable("Permission denied"))
+        case "/schema/good/0001_init.sql": .success(Array("CREATE SCHEMA msar;\n".utf8))
+        case "/schema/good/0002_views.sql": .success(Array("CREATE VIEW msar.v AS SELECT 1;\n".utf8))
+        case "/schema/good/uninstall.sql": .success(Array("DROP SCHEMA msar CASCADE;\n".utf8))
+        case "/schema/gap/0001_a.sql", "/schema/gap/0003_c.sql": .success(Array("SELECT 1;\n".utf8))
+        default: .failure(.missing)
+        }
+    },
+    list: { path in
+        switch path {
+        case "/schema/good": ["0001_init.sql", "0002_views.sql", "README.md", "uninstall.sql"]
+        case "/schema/gap": ["0001_a.sql", "0003_c.sql"]
+        default: nil
+        }
+    })
+
+private func load(_ environment: [String: String], arguments: [String] = [], isRoot: Bool = true)
+    -> Result<Configuration, ConfigurationError>
+{
+    ConfigurationLoader.load(environment: environment, arguments: arguments, files: fakeFiles, isRoot: isRoot)
+}
+
+/// Everything the loader says about an environment, as a user could see it.
+private func everythingPrinted(_ result: Result<Configuration, ConfigurationError>) -> String {
+    switch result {
+    case .failure(let error):
+        return error.description + "\n" + error.problems.map { "\($0.variable) \($0.shownValue ?? "") \($0.reason) \($0.example ?? "")" }.joined(separator: "\n")
+    case .success(let config):
+        return config.entries.map { "\($0.variable) \($0.value) \($0.source)" }.joined(separator: "\n")
+            + config.warnings.joined(separator: "\n")
+            + ConfigCommand.render(config, format: .text)
+            + ConfigCommand.render(config, format: .json)
+    }
+}
+
+private func entry(_ config: Configuration, _ variable: String) -> ConfigEntry? {
+    config.entries.first { $0.variable == variable }
+}
+
+// MARK: good environments
+
+struct GoodEnvironment: Sendable, CustomTestStringConvertible {
+    var name: String
+    var environment: [String: String]
+    var arguments: [String] = []
+    var isRoot = true
+    var check: @Sendable (Configuration) -> Void
+
+    var testDescription: String { name }
+}
+
+private let goodEnvironments: [GoodEnvironment] = [
+    GoodEnvironment(name: "empty POSTGRES_HOST means bundled (Compose passes unset variables as \"\")", environment: ["POSTGRES_HOST": ""]) { c in
+        #expect(c.database.mode == .bundled)
+        #expect(c.database.host == nil)
+        #expect(c.database.password == .persisted(name: "postgres_password"))
+    },
+    GoodEnvironment(name: "POSTGRES_HOST set means external", environment: ["POSTGRES_HOST": "db.example.com", "POSTGRES_PASSWORD": Secrets.password]) { c in
+        #expect(c.database.mode == .external)
+        #expect(c.database.host == "db.example.com")
+        #expect(c.database.password == .given(Secrets.password, .environment))
+        #expect(c.database.sslMode == "prefer")
+    },
+    GoodEnvironment(name: "external server on a socket directory", environment: ["POSTGRES_HOST": "/var/run/postgresql", "POSTGRES_PASSWORD": Secrets.password]) { c in
+        #expect(c.database.mode == .external)
+        #expect(c.database.host == "/var/run/postgresql")
+    },
+    GoodEnvironment(name: "external password from POSTGRES_PASSWORD_FILE, trailing newline stripped", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD_FILE": "/run/secrets/pw"]) { c in
+        #expect(c.database.password == .given(Secrets.filePassword, .file("/run/secrets/pw")))
+        #expect(entry(c, "POSTGRES_PASSWORD")?.source == .file("/run/secrets/pw"))
+    },
+    GoodEnvironment(name: "secret file without a trailing newline is taken as is", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD_FILE": "/run/secrets/no-newline"]) { c in
+        #expect(c.database.password?.givenValue == Secrets.filePassword)
+    },
+    GoodEnvironment(name: "secret file ending in CRLF loses both characters", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD_FILE": "/run/secrets/crlf"]) { c in
+        #expect(c.database.password?.givenValue == Secrets.crlf)
+    },
+    GoodEnvironment(name: "SECRET_KEY from the environment", environment: ["SECRET_KEY": Secrets.key]) { c in
+        #expect(c.secretKey == .given(Secrets.key, .environment))
+        #expect(entry(c, "SECRET_KEY")?.source == .environment)
+    },
+    GoodEnvironment(name: "SECRET_KEY from SECRET_KEY_FILE", environment: ["SECRET_KEY_FILE": "/run/secrets/key"]) { c in
+        #expect(c.secretKey == .given(Secrets.fileKey, .file("/run/secrets/key")))
+    },
+    GoodEnvironment(name: "bundled with a given password keeps it", environment: ["POSTGRES_PASSWORD": Secrets.password]) { c in
+        #expect(c.database.mode == .bundled)
+        #expect(c.database.password == .given(Secrets.password, .environment))
+    },
+    GoodEnvironment(name: "partial POSTGRES_* settings do not switch to external", environment: ["POSTGRES_USER": "alice", "POSTGRES_DB": "books", "POSTGRES_PORT": "6543"]) { c in
+        #expect(c.database.mode == .bundled)
+        #expect(c.database.user == "alice")
+        #expect(c.database.name == "books")
+        #expect(c.database.port == 6543)
+    },
+    GoodEnvironment(name: "PGDATA follows MATHESAR_DATA_DIR, paths normalized", environment: ["MATHESAR_DATA_DIR": "/data//mathesar/"]) { c in
+        #expect(c.dataDirectory == "/data/mathesar")
+        #expect(c.pgdata == "/data/mathesar/postgres")
+        #expect(c.secretsDirectory == "/data/mathesar/secrets")
+    },
+    GoodEnvironment(name: "explicit PGDATA outside the data directory", environment: ["PGDATA": "/srv/pg/data", "MATHESAR_RUN_DIR": "/tmp/run"]) { c in
+        #expect(c.pgdata == "/srv/pg/data")
+        #expect(c.runDirectory == "/tmp/run")
+        #expect(entry(c, "PGDATA")?.source == .environment)
+    },
+    GoodEnvironment(name: "app command from the arguments wins over MATHESAR_APP_COMMAND", environment: ["MATHESAR_APP_COMMAND": "from-env --flag"], arguments: ["gunicorn", "config.wsgi"]) { c in
+        #expect(c.appCommand == ["gunicorn", "config.wsgi"])
+        #expect(entry(c, "app command")?.source == .commandLine)
+    },
+    GoodEnvironment(name: "MATHESAR_APP_COMMAND split with shell quoting", environment: ["MATHESAR_APP_COMMAND": #"gunicorn config.wsgi -b '0.0.0.0:8000' --name "my app""#]) { c in
+        #expect(c.appCommand == ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "--name", "my app"])
+    },
+    GoodEnvironment(name: "MATHESAR_MIGRATE_COMMAND split into words", environment: ["MATHESAR_MIGRATE_COMMAND": "python -m mathesar.install --skip-confirm"]) { c in
+        #expect(c.migrateCommand == ["python", "-m", "mathesar.install", "--skip-confirm"])
+    },
+    GoodEnvironment(name: "MATHESAR_APP_USER applies when root", environment: ["MATHESAR_APP_USER": "mathesar:mathesar"], isRoot: true) { c in
+        #expect(c.appUser == "mathesar:mathesar")
+        #expect(c.warnings.isEmpty)
+    },
+    GoodEnvironment(name: "MATHESAR_APP_USER ignored with a warning when not root", environment: ["MATHESAR_APP_USER": "mathesar"], isRoot: false) { c in
+        #expect(c.appUser == nil)
+        #expect(c.warnings.count == 1)
+        #expect(c.warnings.first?.contains("MATHESAR_APP_USER") == true)
+    },
+    GoodEnvironment(name: "restart policies, timeouts and log format", environment: [
+        "MATHESAR_RESTART": "always", "MATHESAR_STOP_TIMEOUT": "2.5", "MATHESAR_DB_WAIT_TIMEOUT": "0", "MATHESAR_LOG_FORMAT": "json",
+    ]) { c in
+        #expect(c.restart == .always)
+        #expect(c.stopTimeout == 2.5)
+        #expect(c.databaseWaitTimeout == 0)
+        #expect(c.logFormat == .json)
+        #expect(c.timings.stopTimeout == 2.5)
+    },
+    GoodEnvironment(name: "MATHESAR_RESTART=never", environment: ["MATHESAR_RESTART": "never"]) { c in
+        #expect(c.restart == .never)
+    },
+    GoodEnvironment(name: "external with sslmode verify-full", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD": Secrets.password, "POSTGRES_SSLMODE": "verify-full"]) { c in
+        #expect(c.database.sslMode == "verify-full")
+    },
+    GoodEnvironment(name: "bundled with sslmode disable", environment: ["POSTGRES_SSLMODE": "disable"]) { c in
+        #expect(c.database.sslMode == "disable")
+    },
+    GoodEnvironment(name: "a valid schema bundle", environment: ["MATHESAR_SCHEMA_DIR": "/schema/good"]) { c in
+        #expect(c.schemaDirectory == "/schema/good")
+    },
+    GoodEnvironment(name: "schema databases trimmed, URL password redacted in entries", environment: ["MATHESAR_SCHEMA_DATABASES": " sales, crm ,postgresql://u:\(Secrets.urlPassword)@h/db,"]) { c in
+        #expect(c.schemaDatabases == ["sales", "crm", "postgresql://u:\(Secrets.urlPassword)@h/db"])
+        #expect(entry(c, "MATHESAR_SCHEMA_DATABASES")?.value == "sales,crm,postgresql://u:<redacted>@h/db")
+    },
+    GoodEnvironment(name: "a custom health check URL", environment: ["MATHESAR_HEALTHCHECK_URL": "http://localhost:9000/health"]) { c in
+        #expect(c.healthcheckURL == "http://localhost:9000/health")
+    },
+    GoodEnvironment(name: "a misspelt MATHESAR_* variable warns with a suggestion", environment: ["MATHESAR_RESTRAT": "never"]) { c in
+        #expect(c.restart == .onFailure)
+        #expect(c.warnings.count == 1)
+        #expect(c.warnings.first?.contains("MATHESAR_RESTRAT") == true)
+        #expect(c.warnings.first?.contains("did you mean MATHESAR_RESTART") == true)
+    },
+    GoodEnvironment(name: "an unrelated MATHESAR_* variable warns without a far-fetched suggestion", environment: ["MATHESAR_COMPLETELY_OTHER_THING": "1"]) { c in
+        #expect(c.warnings.count == 1)
+        #expect(c.warnings.first?.contains("MATHESAR_COMPLETELY_OTHER_THING") == true)
+        #expect(c.warnings.first?.contains("did you mean") == false)
+    },
+    GoodEnvironment(name: "variables outside MATHESAR_* are passed on without warnings", environment: ["HOME": "/root", "DJANGO_SETTINGS_MODULE": "config.settings"]) { c in
+        #expect(c.warnings.isEmpty)
+        #expect(c.environment["DJANGO_SETTINGS_MODULE"] == "config.settings")
+    },
+]
+
+@Test(arguments: goodEnvironments)
+func acceptsGoodEnvironment(_ good: GoodEnvironment) throws {
+    let result = load(good.environment, arguments: good.arguments, isRoot: good.isRoot)
+    guard case .success(let config) = result else {
+        Issue.record("expected a valid configuration, got: \(result)")
+        return
+    }
+    good.check(config)
+    let printed = everythingPrinted(result)
+    for secret in Secrets.all { #expect(!printed.contains(secret), "a secret is printed") }
+}
+
+@Test func appliesEveryContractDefault() throws {
+    let config = try load([:]).get()
+    #expect(config.database.mode == .bundled)
+    #expect(config.database.host == nil)
+    #expect(config.database.port == 5432)
+    #expect(config.database.name == "mathesar_django")
+    #expect(config.database.user == "mathesar")
+    #expect(config.database.password == .persisted(name: "postgres_password"))
+    #expect(config.database.sslMode == "prefer")
+    #expect(config.secretKey == .persisted(name: "secret_key"))
+    #expect(config.dataDirectory == "/var/lib/mathesar")
+    #expect(config.pgdata == "/var/lib/mathesar/postgres")
+    #expect(config.runDirectory == "/run/mathesar")
+    #expect(config.pgBinDirectory == nil)
+    #expect(config.appCommand == nil)
+    #expect(config.appUser == nil)
+    #expect(config.migrateCommand == nil)
+    #expect(config.schemaDirectory == nil)
+    #expect(config.schemaDatabases == [])
+    #expect(config.restart == .onFailure)
+    #expect(config.stopTimeout == 9)
+    #expect(config.databaseWaitTimeout == 60)
+    #expect(config.healthcheckURL == "http://127.0.0.1:8000/")
+    #expect(config.logFormat == .text)
+    #expect(config.warnings.isEmpty)
+    #expect(entry(config, "SECRET_KEY")?.source == .generated)
+    #expect(entry(config, "POSTGRES_PASSWORD")?.source == .generated)
+    #expect(entry(config, "POSTGRES_PORT") == ConfigEntry(variable: "POSTGRES_PORT", value: "5432", source: .defaultValue))
+    #expect(entry(config, "MATHESAR_STOP_TIMEOUT") == ConfigEntry(variable: "MATHESAR_STOP_TIMEOUT", value: "9", source: .defaultValue))
+}
+
+// MARK: bad environments
+
+struct BadEnvironment: Sendable, CustomTestStringConvertible {
+    var name: String
+    var environment: [String: String]
+    /// The variable each problem names, in any order.
+    var problems: [String]
+    var arguments: [String] = []
+
+    var testDescription: String { name }
+}
+
+private let external = ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD": Secrets.password]
+
+private let badEnvironments: [BadEnvironment] = [
+    BadEnvironment(name: "external without a password", environment: ["POSTGRES_HOST": "db"], problems: ["POSTGRES_PASSWORD"]),
+    BadEnvironment(name: "external with an empty password", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD": ""], problems: ["POSTGRES_PASSWORD"]),
+    BadEnvironment(name: "SECRET_KEY and SECRET_KEY_FILE both set", environment: ["SECRET_KEY": Secrets.key, "SECRET_KEY_FILE": "/run/secrets/key"], problems: ["SECRET_KEY"]),
+    BadEnvironment(name: "POSTGRES_PASSWORD and POSTGRES_PASSWORD_FILE both set", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD": Secrets.password, "POSTGRES_PASSWORD_FILE": "/run/secrets/pw"], problems: ["POSTGRES_PASSWORD"]),
+    BadEnvironment(name: "secret file missing", environment: ["SECRET_KEY_FILE": "/run/secrets/absent"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "secret file is a directory", environment: ["SECRET_KEY_FILE": "/run/secrets/dir"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "secret file unreadable", environment: ["POSTGRES_HOST": "db", "POSTGRES_PASSWORD_FILE": "/run/secrets/locked"], problems: ["POSTGRES_PASSWORD_FILE"]),
+    BadEnvironment(name: "secret file empty", environment: ["SECRET_KEY_FILE": "/run/secrets/empty"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "secret file holding only a newline", environment: ["SECRET_KEY_FILE": "/run/secrets/only-newline"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "only one trailing newline is stripped", environment: ["SECRET_KEY_FILE": "/run/secrets/two-newlines"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "secret file path relative", environment: ["SECRET_KEY_FILE": "run/secrets/key"], problems: ["SECRET_KEY_FILE"]),
+    BadEnvironment(name: "SECRET_KEY with a line break", environment: ["SECRET_KEY": Secrets.multiLine], problems: ["SECRET_KEY"]),
+    BadEnvironment(name: "port not a number", environment: ["POSTGRES_PORT": "fivefourthreetwo"], problems: ["POSTGRES_PORT"]),
+    BadEnvironment(name: "port zero", environment: ["POSTGRES_PORT": "0"], problems: ["POSTGRES_PORT"]),
+    BadEnvironment(name: "port above 65535", environment: ["POSTGRES_PORT": "65536"], problems: ["POSTGRES_PORT"]),
+    BadEnvironment(name: "stop timeout zero", environment: ["MATHESAR_STOP_TIMEOUT": "0"], problems: ["MATHESAR_STOP_TIMEOUT"]),
+    BadEnvironment(name: "stop timeout not a number", environment: ["MATHESAR_STOP_TIMEOUT": "9s"], problems: ["MATHESAR_STOP_TIMEOUT"]),
+    BadEnvironment(name: "stop timeout infinite", environment: ["MATHESAR_STOP_TIMEOUT": "inf"], problems: ["MATHESAR_STOP_TIMEOUT"]),
+    BadEnvironment(name: "stop timeout NaN", environment: ["MATHESAR_STOP_TIMEOUT": "nan"], problems: ["MATHESAR_STOP_TIMEOUT"]),
+    BadEnvironment(name: "database wait timeout negative", environment: ["MATHESAR_DB_WAIT_TIMEOUT": "-5"], problems: ["MATHESAR_DB_WAIT_TIMEOUT"]),
+    BadEnvironment(name: "unknown restart policy", environment: ["MATHESAR_RESTART": "sometimes"], problems: ["MATHESAR_RESTART"]),
+    BadEnvironment(name: "restart policy with an underscore", environment: ["MATHESAR_RESTART": "on_failure"], problems: ["MATHESAR_RESTART"]),
+    BadEnvironment(name: "unknown log format", environment: ["MATHESAR_LOG_FORMAT": "xml"], problems: ["MATHESAR_LOG_FORMAT"]),
+    BadEnvironment(name: "unknown sslmode", environment: external.merging(["POSTGRES_SSLMODE": "required"]) { $1 }, problems: ["POSTGRES_SSLMODE"]),
+    BadEnvironment(name: "bundled with sslmode require", environment: ["POSTGRES_SSLMODE": "require"], problems: ["POSTGRES_SSLMODE"]),
+    BadEnvironment(name: "bundled with sslmode verify-full", environment: ["POSTGRES_HOST": "", "POSTGRES_SSLMODE": "verify-full"], problems: ["POSTGRES_SSLMODE"]),
+    BadEnvironment(name: "relative data directory", environment: ["MATHESAR_DATA_DIR": "data"], problems: ["MATHESAR_DATA_DIR"]),
+    BadEnvironment(name: "data directory with ..", environment: ["MATHESAR_DATA_DIR": "/var/lib/../mathesar"], problems: ["MATHESAR_DATA_DIR"]),
+    BadEnvironment(name: "data directory is the root", environment: ["MATHESAR_DATA_DIR": "/"], problems: ["MATHESAR_DATA_DIR"]),
+    BadEnvironment(name: "relative PGDATA", environment: ["PGDATA": "postgres"], problems: ["PGDATA"]),
+    BadEnvironment(name: "PGDATA equal to the data directory", environment: ["MATHESAR_DATA_DIR": "/data", "PGDATA": "/data/"], problems: ["PGDATA"]),
+    BadEnvironment(name: "PGDATA a parent of the data directory", environment: ["MATHESAR_DATA_DIR": "/data/mathesar", "PGDATA": "/data"], problems: ["PGDATA"]),
+    BadEnvironment(name: "run directory equal to the data directory", environment: ["MATHESAR_DATA_DIR": "/data", "MATHESAR_RUN_DIR": "/data"], problems: ["MATHESAR_RUN_DIR"]),
+    BadEnvironment(name: "relative run directory", environment: ["MATHESAR_RUN_DIR": "run"], problems: ["MATHESAR_RUN_DIR"]),
+    BadEnvironment(name: "app command with an unterminated single quote", environment: ["MATHESAR_APP_COMMAND": "gunicorn 'config.wsgi"], problems: ["MATHESAR_APP_COMMAND"]),
+    BadEnvironment(name: "app command with a trailing backslash", environment: ["MATHESAR_APP_COMMAND": "gunicorn config.wsgi \\"], problems: ["MATHESAR_APP_COMMAND"]),
+    BadEnvironment(name: "migrate command with an unterminated double quote", environment: ["MATHESAR_MIGRATE_COMMAND": "python -c \"print(1)"], problems: ["MATHESAR_MIGRATE_COMMAND"]),
+    BadEnvironment(name: "https health check URL", environment: ["MATHESAR_HEALTHCHECK_URL": "https://127.0.0.1:8000/"], problems: ["MATHESAR_HEALTHCHECK_URL"]),
+    BadEnvironment(name: "schema directory missing", environment: ["MATHESAR_SCHEMA_DIR": "/schema/absent"], problems: ["MATHESAR_SCHEMA_DIR"]),
+    BadEnvironment(name: "schema bundle with a gap", environment: ["MATHESAR_SCHEMA_DIR": "/schema/gap"], problems: ["MATHESAR_SCHEMA_DIR"]),
+    BadEnvironment(name: "schema database with a foreign URL scheme", environment: ["MATHESAR_SCHEMA_DATABASES": "sales,mysql://db/crm"], problems: ["MATHESAR_SCHEMA_DATABASES"]),
+    BadEnvironment(name: "POSTGRES_HOST with a space", environment: ["POSTGRES_HOST": "db host", "POSTGRES_PASSWORD": Secrets.password], problems: ["POSTGRES_HOST"]),
+    BadEnvironment(name: "POSTGRES_USER with a quote", environment: ["POSTGRES_USER": "ma\"thesar"], problems: ["POSTGRES_USER"]),
+    BadEnvironment(name: "POSTGRES_DB longer than 63 bytes", environment: ["POSTGRES_DB": String(repeating: "d", count: 64)], problems: ["POSTGRES_DB"]),
+    BadEnvironment(name: "MATHESAR_APP_USER with a space", environment: ["MATHESAR_APP_USER": "math esar"], problems: ["MATHESAR_APP_USER"]),
+    BadEnvironment(name: "unknown pg_upgrade mode", environment: ["MATHESAR_PG_UPGRADE_MODE": "move"], problems: ["MATHESAR_PG_UPGRADE_MODE"]),
+    BadEnvironment(name: "keep-old flag not a boolean", environment: ["MATHESAR_PG_UPGRADE_KEEP_OLD": "maybe"], problems: ["MATHESAR_PG_UPGRADE_KEEP_OLD"]),
+    BadEnvironment(name: "several bad variables reported together", environment: [
+        "POSTGRES_HOST": "db", "POSTGRES_PORT": "http", "MATHESAR_RESTART": "sometimes",
+        "MATHESAR_LOG_FORMAT": "yaml", "MATHESAR_STOP_TIMEOUT": "-1", "SECRET_KEY_FILE": "/run/secrets/absent",
+    ], problems: ["POSTGRES_PASSWORD", "POSTGRES_PORT", "MATHESAR_RESTART", "MATHESAR_LOG_FORMAT", "MATHESAR_STOP_TIMEOUT", "SECRET_KEY_FILE"]),
+]
+
+@Test(arguments: badEnvironments)
+func rejectsBadEnvironmentNamingEachVariable(_ bad: BadEnvironment) throws {
+    let result = load(bad.environment, arguments: bad.arguments)
+    guard case .failure(let error) = result else {
+        Issue.record("expected problems with \(bad.problems), got a valid configuration")
+        return
+    }
+    #expect(error.problems.map(\.variable).sorted() == bad.problems.sorted())
+    let printed = everythingPrinted(result)
+    for problem in error.problems {
+        #expect(error.description.contains(problem.variable))
+    }
+    for secret in Secrets.all { #expect(!printed.contains(secret), "a secret is printed") }
+}
+
+@Test func showsEachBadNonSecretValueInItsProblem() throws {
+    let bad = ["POSTGRES_PORT": "http", "MATHESAR_RESTART": "sometimes", "MATHESAR_LOG_FORMAT": "yaml", "MATHESAR_STOP_TIMEOUT": "-1"]
+    guard case .failure(let error) = load(bad) else {
+        Issue.record("expected problems")
+        return
+    }
+    #expect(error.problems.count == bad.count)
+    for problem in error.problems {
+        #expect(problem.shownValue == bad[problem.variable])
+        #expect(problem.description.contains("\"\(bad[problem.variable]!)\""))
+    }
+}
+
+@Test func namesTheMissingSecretFileInItsProblem() throws {
+    guard case .failure(let error) = load(["SECRET_KEY_FILE": "/run/secrets/absent"]) else {
+        Issue.record("expected a problem")
+        return
+    }
+    #expect(error.description.contains("/run/secrets/absent"))
+}
+
+@Test func neverShowsASecretGivenInTheEnvironmentWhenItIsBad() throws {
+    // Both set: the problem must say so without echoing either the value or the file content.
+    guard case .failure(let error) = load(["SECRET_KEY": Secrets.key, "SECRET_KEY_FILE": "/run/secrets/key"]) else {
+        Issue.record("expected a problem")
+        return
+    }
+    #expect(error.problems.allSatisfy { $0.shownValue == nil })
+    #expect(!error.description.contains(Secrets.key))
+    #expect(error.description.contains("SECRET_KEY_FILE"))
+}
+
+// MARK: config output
+
+@Test func rendersSecretsRedactedWithTheirSourcesAsText() throws {
+    let config = try load(["SECRET_KEY": Secrets.key, "POSTGRES_HOST": "db", "POSTGRES_PASSWORD_FILE": "/run/secrets/pw"],
+                          arguments: ["gunicorn", "config.wsgi"]).get()
+    let text = ConfigCommand.render(config, format: .text)
+    let lines = text.split(separator: "\n").map(String.init)
+    func line(_ variable: String) -> String? { lines.first { $0.hasPrefix(variable + " ") } }
+    #expect(lines.first == "database mode: external")
+    #expect(line("SECRET_KEY")?.contains("<redacted>") == true)
+    #expect(line("SECRET_KEY")?.hasSuffix("[env]") == true)
+    #expect(line("POSTGRES_PASSWORD")?.contains("<redacted>") == true)
+    #expect(line("POSTGRES_PASSWORD")?.hasSuffix("[file:/run/secrets/pw]") == true)
+    #expect(line("POSTGRES_PORT")?.hasSuffix("[default]") == true)
+    #expect(line("POSTGRES_HOST")?.contains("db") == true)
+    #expect(line("app command")?.hasSuffix("[command line]") == true)
+    #expect(!text.contains(Secrets.key))
+    #expect(!text.contains(Secrets.filePassword))
+}
+
+@Test func rendersGeneratedSecretsAsJSON() throws {
+    let config = try load(["MATHESAR_LOG_FORMAT": "json"]).get()
+    let text = ConfigCommand.render(config, format: .json)
+    #expect(text.hasSuffix("}\n"))
+    let json = try #require(JSONValue.parse(text))
+    #expect(json["mode"] == .string("bundled"))
+    guard case .array(let settings)? = json["settings"] else {
+        Issue.record("no settings array in \(text)")
+        return
+    }
+    func setting(_ variable: String) -> JSONValue? { settings.first { $0["variable"]?.stringValue == variable } }
+    #expect(setting("SECRET_KEY")?["value"] == .string("<redacted>"))
+    #expect(setting("SECRET_KEY")?["source"] == .string("generated"))
+    #expect(setting("POSTGRES_PASSWORD")?["value"] == .string("<redacted>"))
+    #expect(setting("POSTGRES_PASSWORD")?["source"] == .string("generated"))
+    #expect(setting("MATHESAR_LOG_FORMAT")?["value"] == .string("json"))
+    #expect(setting("MATHESAR_LOG_FORMAT")?["source"] == .string("env"))
+    #expect(setting("POSTGRES_DB")?["source"] == .string("default"))
+}
