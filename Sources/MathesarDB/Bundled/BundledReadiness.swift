@@ -12,16 +12,21 @@ struct BundledReadiness {
     func run() -> Int32 {
         let admin = server.adminParameters()
         waitForPidFileReady()
-        let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: nil) { result, elapsed in
-            let state = result == .rejecting ? "starting up or recovering" : "not answering yet"
-            logger.info("waiting for the bundled PostgreSQL: \(state) (\(Int(elapsed)) s)")
-        }
-        guard outcome == .ready else {
-            logger.error("cannot reach the bundled PostgreSQL on \(server.socketDirectory ?? "?"): invalid connection parameters")
-            return ExitCode.databaseUnavailable
+        // The pid file said ready, so the first connection normally succeeds; a
+        // ping loop covers the rest (a server that restarted, an old pid file).
+        var connection = try? PostgresConnection.connect(admin)
+        if connection == nil {
+            let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: nil) { result, elapsed in
+                let state = result == .rejecting ? "starting up or recovering" : "not answering yet"
+                logger.info("waiting for the bundled PostgreSQL: \(state) (\(Int(elapsed)) s)")
+            }
+            guard outcome == .ready else {
+                logger.error("cannot reach the bundled PostgreSQL on \(server.socketDirectory ?? "?"): invalid connection parameters")
+                return ExitCode.databaseUnavailable
+            }
         }
         do {
-            let connection = try PostgresConnection.connect(admin)
+            let connection = try connection ?? PostgresConnection.connect(admin)
             let notes = try RoleReconciler(connection: connection, logger: logger).reconcile(
                 role: server.config.database.user, password: server.password ?? "", database: server.config.database.name)
             for note in notes { logger.info(note) }
@@ -33,27 +38,29 @@ struct BundledReadiness {
     }
 
     /// The postmaster writes "ready" into postmaster.pid once it accepts
-    /// connections (as pg_ctl -w reads it). Waiting for that first keeps
-    /// pings from landing during startup, which the server would log as
-    /// "FATAL: the database system is starting up" at every boot. A ping
-    /// still confirms readiness afterwards.
+    /// connections (pg_ctl -w reads the same). Waiting for that, rather than
+    /// pinging, keeps the server from logging "FATAL: the database system is
+    /// starting up" at every boot; inotify wakes this at once when the file
+    /// changes, so no backoff overshoots the ~30 ms of a warm start.
     private func waitForPidFileReady() {
-        let path = server.config.pgdata + "/postmaster.pid"
+        let directory = server.config.pgdata
+        let path = directory + "/postmaster.pid"
+        let expectedPID = server.environment[DatabaseHelper.Variable.postmasterPID]
+        let watch = FileWatch(directory: directory)
         let start = Instant.now()
-        var delay = 0.002
         var nextProgress = 5.0
         while Instant.now().seconds(since: start) < 3600 {
             if let text = readTextFile(path) {
                 let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-                if lines.count >= 8, lines[7].hasPrefix("ready") { return }
+                let ours = expectedPID == nil || lines.first.map(String.init) == expectedPID
+                if ours, lines.count >= 8, lines[7].hasPrefix("ready") { return }
             }
             let elapsed = Instant.now().seconds(since: start)
             if elapsed >= nextProgress {
                 logger.info("waiting for the bundled PostgreSQL to finish starting (\(Int(elapsed)) s; crash recovery can take a while)")
                 nextProgress += 10
             }
-            Waiter.pause(delay)
-            delay = min(delay * 2, 0.05)
+            watch.waitForChange(atMost: 0.1)
         }
     }
 }

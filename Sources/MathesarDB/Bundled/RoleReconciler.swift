@@ -12,7 +12,10 @@ struct RoleReconciler {
         var notes: [String] = []
         // The statement that sets the password carries only its SCRAM verifier,
         // and is kept out of the server log even if it fails.
-        try connection.execute("SET log_statement = 'none'; SET log_min_error_statement = 'panic'; SET log_min_duration_statement = -1")
+        // synchronous_commit off: every boot runs this again, so a change lost
+        // in a crash right after is simply made again; boot need not wait for
+        // the WAL flush of each statement.
+        try connection.execute("SET log_statement = 'none'; SET log_min_error_statement = 'panic'; SET log_min_duration_statement = -1; SET synchronous_commit = off")
         let quotedRole = PostgresConnection.quoteIdentifier(role)
         if try connection.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role]).isEmpty {
             try connection.execute("CREATE ROLE \(quotedRole) LOGIN SUPERUSER")

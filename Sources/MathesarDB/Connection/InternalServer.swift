@@ -8,9 +8,12 @@ public struct InternalServer {
     public let mode: DatabaseMode
     /// The bundled server's socket directory.
     public let socketDirectory: String?
+    /// The helper's environment (internal MSI_* variables included).
+    public let environment: [String: String]
 
     public init(config: Configuration, environment: [String: String]) {
         self.config = config
+        self.environment = environment
         self.mode = environment[DatabaseHelper.Variable.mode].flatMap(DatabaseMode.init(rawValue:)) ?? config.database.mode
         self.socketDirectory = environment[DatabaseHelper.Variable.socketDirectory]
             ?? (mode == .bundled ? config.runDirectory + "/postgresql" : nil)

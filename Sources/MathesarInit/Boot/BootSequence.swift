@@ -249,12 +249,13 @@ public final class BootSequence {
             _ = try? server.clearStalePidFile(liveChildren: self.supervisor.runtime.liveChildren)
             return server.serverSpec()
         }
+        let postmaster: pid_t
         do {
-            try supervisor.start(.postgres)
+            postmaster = try supervisor.start(.postgres)
         } catch {
             throw .failure(error)
         }
-        let ready = try supervisor.runTask(helper.spec(.bundledReady), serviceLost: { _, status, lines in
+        let ready = try supervisor.runTask(helper.spec(.bundledReady, extra: [DatabaseHelper.Variable.postmasterPID: String(postmaster)]), serviceLost: { _, status, lines in
             Failure(ExitCode.databaseUnavailable, "PostgreSQL \(status) while starting; its last lines:\n  " + lines.suffix(12).joined(separator: "\n  "))
         })
         try requireHelperSuccess(ready, step: "waiting for the bundled PostgreSQL")

@@ -19,6 +19,8 @@ public struct DatabaseHelper {
     public enum Variable {
         public static let mode = "MSI_DATABASE_MODE"
         public static let socketDirectory = "MSI_SOCKET_DIR"
+        /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
+        public static let postmasterPID = "MSI_POSTMASTER_PID"
     }
 
     public init(path: String, appEnvironment: [String: String], config: Configuration, socketDirectory: String?) {
@@ -30,7 +32,8 @@ public struct DatabaseHelper {
         self.environment = env
     }
 
-    public func spec(_ step: Step) -> ProcessSpec {
-        ProcessSpec(source: Logger.ownSource, executable: path, arguments: [path, step.rawValue], environment: environment)
+    public func spec(_ step: Step, extra: [String: String] = [:]) -> ProcessSpec {
+        ProcessSpec(source: Logger.ownSource, executable: path, arguments: [path, step.rawValue],
+                    environment: environment.merging(extra) { $1 })
     }
 }
