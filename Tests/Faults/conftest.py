@@ -83,4 +83,4 @@ def pytest_sessionfinish(session, exitstatus):
     path.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if terminal:
-        terminal.write_line(f"faults: figures written to {path.relative_to(repo)} (python Tests/Faults/report.py makes RESULTS.md)")
+        terminal.write_line(f"faults: FAULTS_SCALE={SCALE.name} FAULTS_SEED={SEED}; figures written to {path.relative_to(repo)} (python Tests/Faults/report.py makes RESULTS.md)")

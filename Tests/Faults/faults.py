@@ -148,6 +148,9 @@ class DirectServer:
             [PG_BIN / "pg_isready", "-h", str(self.socket_dir), "-p", str(self.port)], capture_output=True).returncode == 0,
             timeout=60, interval=0.05)
         if not ok or self.proc.poll() is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
             raise RuntimeError("PostgreSQL did not start on the volume:\n" + self.log.read_text())
         return self
 

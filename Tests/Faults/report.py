@@ -24,12 +24,20 @@ def rows(f):
     out = []
     k = f.get("kill_storm")
     if k:
+        late = k["kills_by_moment"].get("stop:finished-first", 0)
+        landed = {name: n for name, n in k["kills_by_moment"].items() if name != "stop:finished-first"}
         out.append(("Kill storm",
-                    f"{k['cycles']} boots of a writer app, each ended by SIGKILL of the whole PID namespace at a random "
-                    f"moment (where it landed: {moments(k['kills_by_moment'])})",
+                    f"{k['cycles']} boot cycles of a writer app on one volume; {k['cycles'] - late} ended by SIGKILL of "
+                    f"the whole PID namespace at a random moment (where it landed: {moments(landed)})"
+                    + (f"; in {late} the SIGKILL came just after a stop had finished" if late else ""),
                     f"all {k['cycles']} cycles survived (every next boot worked); {k['rows_acknowledged']:,} acknowledged "
                     f"commits, {k['rows_checked']:,} rows checked, **{k['rows_lost']} lost**; pg_amcheck {k['amcheck']}; "
                     f"{k['leftover_temporaries']} temporary files or directories left"))
+    t = f.get("stop_during_initdb")
+    if t:
+        out.append(("Stop during initdb", f"SIGTERM at {t['stops']} points inside first-boot initdb",
+                    f"exit {t['exit_code']}, {t['temporaries_left']} temporary directories or partial clusters left; "
+                    "the next boot made the cluster"))
     a = f.get("app_crash_loop")
     if a:
         kinds = ", ".join(f"{n} {s}" for s, n in a["deaths_by_signal"].items())

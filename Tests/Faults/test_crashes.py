@@ -30,25 +30,30 @@ def test_app_killed_and_segfaulting_restarts_with_backoff_then_crash_loop(extern
     container with 75. No zombie and no descriptor leak along the way."""
     record_file = tmp_path / "starts"
     init = Init(["run", "--", *CRASHER], external_env(STARTS=record_file, SELF_SEGV="1", CRASH_AFTER="0.2"))
-    kills = {"SIGSEGV (real fault)": 0, "SIGKILL": 0}
-    fds = None
-    for n in range(1, 6):
-        assert wait_until(lambda: len(starts(record_file)) >= n, timeout=20), init.output
-        pid = int(starts(record_file)[n - 1][1])
-        if n % 2 == 1:
-            kills["SIGSEGV (real fault)"] += 1  # it faults by itself
-        else:
-            time.sleep(0.1)
-            kill_in_namespace(init, pid, signal.SIGKILL)
-            kills["SIGKILL"] += 1
-        if n < 5:
-            init.wait_for(f"app killed by {'SIGSEGV' if n % 2 else 'SIGKILL'}.*restarting in", timeout=10)
-            init.wait_for(f"app restarted \\(restart {n}\\)", timeout=10)
-            assert not zombies(init), init.descendants()
-            now = sorted(os.listdir(f"/proc/{init.pid1}/fd"), key=int)
-            assert fds is None or now == fds, (fds, now)
-            fds = now
-    assert init.wait(20) == 75, init.output
+    try:
+        kills = {"SIGSEGV (real fault)": 0, "SIGKILL": 0}
+        fds = None
+        for n in range(1, 6):
+            assert wait_until(lambda: len(starts(record_file)) >= n, timeout=20), init.output
+            pid = int(starts(record_file)[n - 1][1])
+            if n % 2 == 1:
+                kills["SIGSEGV (real fault)"] += 1  # it faults by itself
+            else:
+                time.sleep(0.1)
+                kill_in_namespace(init, pid, signal.SIGKILL)
+                kills["SIGKILL"] += 1
+            if n < 5:
+                assert wait_until(lambda: init.output.count("restarting in") >= n, timeout=10), init.output
+                line = [l for l in init.output.splitlines() if "restarting in" in l][n - 1]
+                assert f"app killed by {'SIGSEGV' if n % 2 else 'SIGKILL'}" in line, line
+                init.wait_for(f"app restarted \\(restart {n}\\)", timeout=10)
+                assert not zombies(init), init.descendants()
+                now = sorted(os.listdir(f"/proc/{init.pid1}/fd"), key=int)
+                assert fds is None or now == fds, (fds, now)
+                fds = now
+        assert init.wait(20) == 75, init.output
+    finally:
+        init.kill()
     assert "crash loop: app exited 5 times within 60 s" in init.output
     times = [float(s[2]) for s in starts(record_file)]
     gaps = [b - a for a, b in zip(times, times[1:])]
@@ -60,8 +65,11 @@ def test_app_killed_and_segfaulting_restarts_with_backoff_then_crash_loop(extern
 
 
 def test_app_segfault_with_restart_never_exits_139(external_env, tmp_path):
-    code = Init(["run", "--", *CRASHER], external_env(STARTS=tmp_path / "s", SELF_SEGV="1", MATHESAR_RESTART="never")).wait(20)
-    assert code == 139
+    init = Init(["run", "--", *CRASHER], external_env(STARTS=tmp_path / "s", SELF_SEGV="1", MATHESAR_RESTART="never"))
+    try:
+        assert init.wait(20) == 139, init.output
+    finally:
+        init.kill()
 
 
 def test_app_killed_while_writing_loses_no_row_and_postgres_keeps_running(volume, tmp_path):

@@ -309,14 +309,14 @@ def test_values_that_are_not_ours_reach_the_app_byte_for_byte(external_env, tmp_
     it must arrive unchanged (not "repaired" into U+FFFD), as must a value
     that starts with a combining mark right after the "=" sign."""
     values = {
-        "FAULTS_JUNK": b"\xff\xfe\x80abc\xc3\xa9\xed\xa0\x80",
-        "FAULTS_PRIVATE_USE": "\U0010FF85\U0010FFFF".encode(),
-        "FAULTS_COMBINING": "\u0301accent".encode(),
-        "FAULTS_PLAIN": "ünïcødé ✓".encode(),
+        "JUNKTEST_JUNK": b"\xff\xfe\x80abc\xc3\xa9\xed\xa0\x80",
+        "JUNKTEST_PRIVATE_USE": "\U0010FF85\U0010FFFF".encode(),
+        "JUNKTEST_COMBINING": "\u0301accent".encode(),
+        "JUNKTEST_PLAIN": "ünïcødé ✓".encode(),
     }
     out = tmp_path / "env"
     script = ("import os, sys; open(sys.argv[1], 'w').write(repr({k.decode(): v for k, v in os.environb.items() "
-              "if k.startswith(b'FAULTS_')}))")
+              "if k.startswith(b'JUNKTEST_')}))")
     env = external_env(MATHESAR_RESTART="never")
     env.update(values)
     init = Init(["run", "--", PYTHON, "-c", script, str(out)], env)

@@ -7,7 +7,9 @@ directory of ours is left in the volume."""
 import signal
 import time
 
-from faults import (SCALE, WRITER, DirectServer, acknowledged, bundled_env, leftovers, record, rng, wait_until)
+import pytest
+
+from faults import (SCALE, WRITER, DirectServer, acknowledged, add, bundled_env, leftovers, record, rng, wait_until)
 from harness import Init
 
 ROW_RANGE = 1_000_000
@@ -31,27 +33,39 @@ def phase(volume):
     return status.get("phase", "before-status")
 
 
+# What initdb has made so far, in the order it makes it: kills land between these.
+INITDB_MARKS = ["", "postgresql.conf", "global/pg_control", "base/1/PG_VERSION", "base/4", "base/5"]
+
+
 def kill_initdb(init, volume, r, attempt):
     temporary = volume.data / "postgres.initdb-incomplete"
-    assert wait_until(lambda: temporary.exists() or init.proc.poll() is not None, timeout=30), init.output
-    if attempt == 1:
-        wait_until(lambda: (temporary / "global" / "pg_control").exists(), timeout=30, interval=0.001)
-    elif attempt > 1:
-        time.sleep(r.uniform(0, 1.0))
+    mark = temporary / INITDB_MARKS[attempt % len(INITDB_MARKS)]
+    assert wait_until(lambda: mark.exists() or init.proc.poll() is not None, timeout=30, interval=0.001), init.output
+    time.sleep(r.uniform(0, 0.02))
     init.kill()
     return "initdb" if temporary.exists() else "after-initdb:" + phase(volume)
 
 
 def kill_during_stop(init, volume, r):
+    """SIGTERM, then SIGKILL while the app stops, or just after PID 1 told
+    PostgreSQL to shut down (seen in status.json: the app is stopped)."""
     init.wait_for("app writer ready", timeout=60)
     time.sleep(r.uniform(0.05, 0.6))
+    target = r.choice(["app", "postgres"])
     init.signal(signal.SIGTERM)
-    time.sleep(r.uniform(0, 0.12))  # the app stops at once; PostgreSQL's fast shutdown takes about 0.1 s
-    output = init.output
+    if target == "app":
+        time.sleep(r.uniform(0, 0.005))
+    else:
+        wait_until(lambda: ((volume.status() or {}).get("services", {}).get("app", {}).get("state") == "stopped"),
+                   timeout=10, interval=0.001)
+        time.sleep(r.uniform(0, 0.02))
     init.kill()
-    if init.proc.returncode not in (None, -9) and "exiting with status" in output:
+    init.wait()
+    if "exiting with status" in init.output:  # PID 1 was done before the SIGKILL
         return "stop:finished-first"
-    if "received fast shutdown request" in output:
+    if volume.controldata_state() == "shut down":
+        return "stop:postgres-stopped"  # its shutdown checkpoint was complete
+    if "received fast shutdown request" in init.output:
         return "stop:postgres-stopping"
     return "stop:app-stopping"
 
@@ -63,6 +77,8 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
     landed = {}
     started = time.monotonic()
     for cycle, moment in enumerate(plan_moments(r)):
+        if moment == "initdb" and (volume.pgdata / "PG_VERSION").exists():
+            moment = "boot"  # an earlier kill landed just after initdb: there is a cluster now
         long_migration = moment == "migration"
         env = bundled_env(volume, ack, ID_START=cycle * 2 * ROW_RANGE,
                           MATHESAR_MIGRATE_COMMAND=migrate_command(cycle, rows=400 if long_migration else r.randint(1, 5),
@@ -72,7 +88,7 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
             if moment == "initdb":
                 hit = kill_initdb(init, volume, r, cycle)
             elif moment == "boot":
-                time.sleep(r.uniform(0, 2.0))
+                time.sleep(r.uniform(0, 1.2))
                 init.kill()
                 hit = "boot:" + phase(volume)
             elif moment == "migration":
@@ -95,9 +111,9 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
     storm_seconds = time.monotonic() - started
 
     # Every moment the issue names was hit at least once.
-    assert landed.get("initdb", 0) >= 1, landed
-    assert landed.get("migration", 0) >= 1, landed
-    assert sum(v for k, v in landed.items() if k.startswith("stop:") and k != "stop:finished-first") >= 1, landed
+    assert landed.get("initdb", 0) >= 1, str(landed)
+    assert landed.get("migration", 0) >= 1, str(landed)
+    assert landed.get("stop:app-stopping", 0) + landed.get("stop:postgres-stopping", 0) >= 1, str(landed)
 
     # A last, clean boot reads every row through the app's environment.
     verify = tmp_path / "verify"
@@ -125,3 +141,28 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
            rows_committed_unacknowledged=len(present - set(acked)),
            amcheck=f"clean ({len(databases)} databases, heap + btree with heapallindexed, rootdescend)",
            leftover_temporaries=len(left), storm_seconds=round(storm_seconds, 1))
+
+
+@pytest.mark.parametrize("mark", INITDB_MARKS[:5], ids=["start", "config", "bootstrap", "template1", "template0"])
+def test_stop_during_first_boot_initdb_leaves_nothing_then_boots(volume, tmp_path, mark):
+    """An orderly stop (SIGTERM) in the middle of first-boot initdb: exit 143,
+    no temporary directory and no partial cluster left; the next boot works."""
+    ack = tmp_path / "ack"
+    ack.mkdir()
+    init = Init(["run", "--", *WRITER], bundled_env(volume, ack, ID_START=0, ROWS=5, MATHESAR_RESTART="never"))
+    temporary = volume.data / "postgres.initdb-incomplete"
+    try:
+        assert wait_until(lambda: (temporary / mark).exists() or init.proc.poll() is not None, timeout=30,
+                          interval=0.001), init.output
+        init.signal(signal.SIGTERM)
+        assert init.wait(20) == 143, init.output
+    finally:
+        init.kill()
+    assert "stopping initdb" in init.output, init.output
+    assert not leftovers(volume.root), leftovers(volume.root)
+    assert not volume.pgdata.exists()
+    init = Init(["run", "--", *WRITER], bundled_env(volume, ack, ID_START=0, ROWS=5, MATHESAR_RESTART="never"))
+    assert init.wait(60) == 0, init.output
+    assert "created a PostgreSQL 15 cluster" in init.output
+    add("stop_during_initdb", stops=1)
+    record("stop_during_initdb", exit_code=143, temporaries_left=0)

@@ -223,7 +223,14 @@ public final class BootSequence {
             if ClusterDirectory.classify(config.pgdata) == .empty {
                 let start = Instant.now()
                 let target = try server.prepareInitDirectory()
-                let result = try supervisor.runTask(server.initdbSpec(target: target))
+                let result: Supervisor.TaskResult
+                do {
+                    result = try supervisor.runTask(server.initdbSpec(target: target))
+                } catch {
+                    // Stopped mid-initdb, or initdb could not start: leave no temporary directory behind.
+                    FileSystem.removeTree(target)
+                    throw error
+                }
                 guard result.status.succeeded else {
                     FileSystem.removeTree(target)
                     throw Failure(ExitCode.volumeUnusable, "initdb \(result.status); nothing was left in \(config.pgdata). Its last lines:\n  " + result.lines.suffix(8).joined(separator: "\n  "))
