@@ -23,6 +23,11 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(
             name: "MathesarInit",
             dependencies: ["CSystemShims"],
@@ -35,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "MathesarDB",
-            dependencies: ["MathesarInit", "PostgresClient"],
+            dependencies: ["MathesarInit", "PostgresClient", "CLibCrypto"],
             swiftSettings: strict
         ),
         .executableTarget(

@@ -235,17 +235,6 @@ public final class PostgresConnection {
         return s.isEmpty ? "unknown error" : s
     }
 
-    /// The SCRAM-SHA-256 verifier of a password, computed by libpq on this
-    /// side, so that the password itself never travels in SQL text (where a
-    /// server log of the statement would show it).
-    public func scramVerifier(password: String, user: String) throws(PostgresError) -> String {
-        guard let encrypted = PQencryptPasswordConn(handle, password, user, "scram-sha-256") else {
-            throw PostgresError(message: PostgresConnection.trimmed(PQerrorMessage(handle)))
-        }
-        defer { PQfreemem(encrypted) }
-        return String(cString: encrypted)
-    }
-
     /// A string quoted as an SQL literal ('it''s').
     public static func quoteLiteral(_ value: String) -> String {
         "'" + value.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"

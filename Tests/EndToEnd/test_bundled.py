@@ -327,3 +327,20 @@ def test_running_postmaster_on_the_directory_is_refused(bundled, volume):
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
+
+
+def test_unchanged_password_is_not_rewritten_and_a_changed_one_is(bundled, volume):
+    query = [PYTHON, "-c", "import os, psycopg; c = psycopg.connect(host=os.environ['POSTGRES_HOST'], port=os.environ['POSTGRES_PORT'], "
+             "dbname=os.environ['POSTGRES_DB'], user=os.environ['POSTGRES_USER'], password=os.environ['POSTGRES_PASSWORD']); "
+             "print('verifier-salt=' + c.execute(\"SELECT split_part(rolpassword, '$', 2) FROM pg_authid WHERE rolname = current_user\").fetchone()[0])"]
+
+    def salt(**extra):
+        code, init = boot(bundled(**extra), *query)
+        assert code == 0, init.output
+        return next(l.split("verifier-salt=")[1] for l in init.output.splitlines() if "verifier-salt=" in l)
+
+    first = salt()
+    assert salt() == first  # the second boot found nothing to change
+    assert (volume.data / "secrets" / "postgres_password.scram").stat().st_mode & 0o777 == 0o600
+    changed = salt(POSTGRES_PASSWORD="a-new-password")
+    assert changed != first

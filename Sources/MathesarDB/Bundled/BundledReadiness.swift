@@ -11,6 +11,11 @@ struct BundledReadiness {
 
     func run() -> Int32 {
         let admin = server.adminParameters()
+        // 4096 PBKDF2 rounds, done while the server is still starting.
+        guard let password = PreparedPassword.prepare(password: server.password ?? "", secretsDirectory: server.config.secretsDirectory) else {
+            logger.error("cannot compute the SCRAM verifier of POSTGRES_PASSWORD (OpenSSL failed)")
+            return ExitCode.internalError
+        }
         waitForPidFileReady()
         // The pid file said ready, so the first connection normally succeeds; a
         // ping loop covers the rest (a server that restarted, an old pid file).
@@ -28,7 +33,8 @@ struct BundledReadiness {
         do {
             let connection = try connection ?? PostgresConnection.connect(admin)
             let notes = try RoleReconciler(connection: connection, logger: logger).reconcile(
-                role: server.config.database.user, password: server.password ?? "", database: server.config.database.name)
+                role: server.config.database.user, password: password, database: server.config.database.name)
+            password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
             return 0
         } catch {

@@ -38,6 +38,7 @@ public final class OutputQueue: LogSink {
 
     /// Writes what `fd` can take now; a descriptor whose reader is gone is discarded.
     func writeReady(fd: Int32) {
+        guard fd == 1 || fd == 2 else { return }
         let q = Int(fd) - 1
         var written = 0
         while written < queues[q].count {

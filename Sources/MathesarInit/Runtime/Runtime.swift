@@ -118,13 +118,6 @@ public final class Runtime {
             if ready == 0 { continue }  // the deadline check above returns
 
             var events: [RuntimeEvent] = []
-            for p in fds.dropFirst() where p.revents != 0 {
-                if streams[p.fd] != nil {
-                    readStream(p.fd, drainAll: false)
-                } else {
-                    output.writeReady(fd: p.fd)
-                }
-            }
             if fds[0].revents != 0 {
                 for (signo, sender) in signals.drain() {
                     switch signo {
@@ -134,10 +127,29 @@ public final class Runtime {
                     }
                 }
             }
+            // Signals and exits go to the supervisor before any output is
+            // pumped (a forwarded signal waits for nothing), but output is
+            // serviced at least every other round, so a signal storm cannot starve it.
+            if !events.isEmpty && !outputDeferred {
+                outputDeferred = true
+                return events
+            }
+            outputDeferred = false
+            // A stream may have been closed by reap() above: decide by what was asked.
+            for p in fds.dropFirst() where p.revents != 0 {
+                if p.events == Int16(POLLOUT) {
+                    output.writeReady(fd: p.fd)
+                } else if streams[p.fd] != nil {
+                    readStream(p.fd, drainAll: false)
+                }
+            }
             for fd in output.pendingDescriptors { output.writeReady(fd: fd) }
             if !events.isEmpty { return events }
         }
     }
+
+    /// The last round returned events before servicing output.
+    private var outputDeferred = false
 
     private func reap() -> [RuntimeEvent] {
         var events: [RuntimeEvent] = []

@@ -137,7 +137,8 @@ public struct SupervisorMachine {
         guard case .supervising = phase else {
             return [.log(.info, "\(Signals.name(signal)) received while stopping; the stop is already under way")]
         }
-        return [.log(.info, "\(Signals.name(signal)) received, stopping")] + beginStop(code: nil, signal: signal, at: now)
+        // The signal to the app first: the log line can wait, the app should not.
+        return beginStop(code: nil, signal: signal, at: now) + [.log(.info, "\(Signals.name(signal)) received, stopping")]
     }
 
     /// Ends supervision with `code` (crash loop, boot failure), stopping what runs.
