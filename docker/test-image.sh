@@ -13,7 +13,8 @@
 #                                        repo root); the default one is rebuilt
 #                                        with `swift build -c release` when
 #                                        missing or older than the sources
-#   PODMAN_HERE=path/to/podman-here.sh   default: ../shared/tools/podman-here.sh
+#   PODMAN_SETUP=path/to/setup.sh        default: docker/podman-setup.sh (podman on a
+#                                        machine without a registry; see that file)
 #   KEEP=1                               keep containers, volumes and logs
 #
 # Prints PASS/FAIL per check and "N passed, N failed"; exits 1 on any failure.
@@ -24,7 +25,7 @@ cd "$REPO"
 
 IMAGE=${IMAGE:-mathesar-init:test}
 BINDIR=${MATHESAR_INIT_BINDIR:-.build/release}
-PODMAN_HERE=${PODMAN_HERE:-$REPO/../shared/tools/podman-here.sh}
+PODMAN_SETUP=${PODMAN_SETUP:-$REPO/docker/podman-setup.sh}
 STOP_BUDGET=10          # the runtime's stop timeout (podman/docker default)
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-120}
 RUN_ID="mit-$(date +%s)-$$"
@@ -32,15 +33,10 @@ LOGDIR=${LOGDIR:-$(mktemp -d "/tmp/$RUN_ID.XXXX")}
 
 # ---------------------------------------------------------------- plumbing
 if ! declare -F pod >/dev/null; then
-  if [ -f "$PODMAN_HERE" ]; then
-    # shellcheck disable=SC1090
-    source "$PODMAN_HERE" || { echo "FAIL: podman setup ($PODMAN_HERE)"; exit 1; }
-    set +e   # podman-here.sh turns on errexit; this script checks each step itself
-  elif command -v podman >/dev/null; then
-    pod() { podman "$@"; }
-  else
-    echo "FAIL: podman is not installed and $PODMAN_HERE is missing"; exit 1
-  fi
+  # shellcheck disable=SC1090
+  source "$PODMAN_SETUP" || { echo "FAIL: podman setup ($PODMAN_SETUP)"; exit 1; }
+  set +eu   # the setup turns on errexit; this script checks each step itself
+  set -u
 fi
 # podman prints systemd healthcheck-timer errors on hosts without systemd:
 # keep them (and all other podman chatter) in the log, not on the terminal.

@@ -19,7 +19,7 @@ struct BundledReadiness {
         waitForPidFileReady()
         // The pid file said ready, so the first connection normally succeeds; a
         // ping loop covers the rest (a server that restarted, an old pid file).
-        var connection = try? PostgresConnection.connect(admin)
+        let connection = try? PostgresConnection.connect(admin)
         if connection == nil {
             let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: nil) { result, elapsed in
                 let state = result == .rejecting ? "starting up or recovering" : "not answering yet"
