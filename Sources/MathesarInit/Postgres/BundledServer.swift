@@ -138,7 +138,7 @@ public struct BundledServer {
         guard let first = text.split(separator: "\n").first, let pid = pid_t(String(first).trimmingSpaces()), pid > 0 else {
             return unlink(file) == 0 ? "it was empty or unreadable (the server was killed while starting)" : nil
         }
-        guard pid != getpid(), kill(pid, 0) == 0 || errno == EPERM, !liveChildren.contains(pid) else { return nil }
+        guard pid != getpid(), ProcessProbe.exists(pid), !liveChildren.contains(pid) else { return nil }
         if BundledServer.isPostmaster(pid: pid, dataDirectory: pgdata) {
             throw Failure(ExitCode.volumeUnusable, "PostgreSQL (pid \(pid)) is already running on \(pgdata), started by something other than this mathesar-init; stop it first")
         }
@@ -146,12 +146,8 @@ public struct BundledServer {
     }
 
     static func isPostmaster(pid: pid_t, dataDirectory: String) -> Bool {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/\(pid)/cwd", &buffer, buffer.count - 1)
-        guard n > 0 else { return false }
-        let cwd = buffer.withUnsafeBufferPointer { String(decoding: $0[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        let command = readTextFile("/proc/\(pid)/comm") ?? ""
-        return cwd == dataDirectory && command.hasPrefix("postgres")
+        guard let process = ProcessProbe.workingDirectoryAndCommand(pid) else { return false }
+        return process.cwd == dataDirectory && process.command.hasPrefix("postgres")
     }
 
     /// The server as a direct child: socket in the run directory, TCP on
