@@ -60,9 +60,7 @@ struct PreflightCheck {
         case .some(.some(let holder)): problem("volume lock", "\(config.dataDirectory) is in use by another mathesar-init (\(holder)); stop it or use another volume", ExitCode.volumeUnusable)
         default: ok("volume lock", "free")
         }
-        var secretFiles: [(file: String, variable: String)] = []
-        if case .persisted(let file) = config.secretKey { secretFiles.append((file, "SECRET_KEY")) }
-        if case .persisted(let file)? = config.database.password { secretFiles.append((file, "POSTGRES_PASSWORD")) }
+        let secretFiles = config.persistedSecrets
         let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: secretFiles)
         for p in secretProblems { problem(p.variable, p.description, ExitCode.configuration) }
         if secretProblems.isEmpty {
@@ -116,20 +114,11 @@ struct PreflightCheck {
             if finding.problem { problem("PGDATA", finding.text, finding.code ?? ExitCode.volumeUnusable) } else { ok("PGDATA", finding.text) }
         }
         let journalPending = FileIO.exists(UpgradePaths(pgdata: config.pgdata).journal)
-        switch ClusterDirectory.classify(config.pgdata) {
-        case .empty where !journalPending: ok("PGDATA", "\(config.pgdata) is empty: a new cluster will be created at first boot")
-        case .empty: break
-        case .cluster(let found) where found == major: ok("PGDATA", "PostgreSQL \(found) cluster in \(config.pgdata)")
-        case .cluster(let found) where found > major:
-            problem("PGDATA", "\(config.pgdata) holds a PostgreSQL \(found) cluster, newer than this server (\(major)); use an image with PostgreSQL \(found)", ExitCode.volumeUnusable)
-        case .cluster:
-            break  // older: the upgrade findings above say what happens
-        case .foreign(let entries):
-            problem("PGDATA", "\(config.pgdata) is not empty and not a cluster (\(entries.prefix(5).joined(separator: ", "))); point PGDATA at an empty directory or a cluster", ExitCode.volumeUnusable)
-        case .notADirectory:
-            problem("PGDATA", "\(config.pgdata) is not a directory", ExitCode.volumeUnusable)
-        case .unreadable(let reason):
-            problem("PGDATA", "\(config.pgdata) cannot be read (\(reason)); check its owner and mode", ExitCode.volumeUnusable)
+        switch ClusterDirectory.plan(for: ClusterDirectory.classify(config.pgdata), pgdata: config.pgdata, serverMajor: major) {
+        case .failure(let failure): problem("PGDATA", failure.message, failure.code)
+        case .success(.initialize) where !journalPending: ok("PGDATA", "\(config.pgdata) is empty: a new cluster will be created at first boot")
+        case .success(.use): ok("PGDATA", "PostgreSQL \(major) cluster in \(config.pgdata)")
+        case .success: break  // an upgrade or a journal: the findings above say what happens
         }
     }
 

@@ -99,10 +99,7 @@ public final class BootSequence {
            case .failure(let problem) = CommandResolver.resolve(migrate[0], searchPath: config.environment["PATH"], user: appUser) {
             throw fail(ExitCode.configuration, "MATHESAR_MIGRATE_COMMAND: \(problem.message)")
         }
-        var secretFiles: [(file: String, variable: String)] = []
-        if case .persisted(let file) = config.secretKey { secretFiles.append((file, "SECRET_KEY")) }
-        if case .persisted(let file)? = config.database.password { secretFiles.append((file, "POSTGRES_PASSWORD")) }
-        let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: secretFiles)
+        let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: config.persistedSecrets)
         if !secretProblems.isEmpty {
             throw fail(ExitCode.configuration, ConfigurationError(problems: secretProblems).description)
         }
@@ -144,27 +141,11 @@ public final class BootSequence {
         clusterState = ClusterDirectory.classify(config.pgdata)
         let modeNote = "bundled PostgreSQL \(major) from \(binaries.directory) (POSTGRES_HOST is not set)"
         if let pending = try inspectPendingUpgrade(serverMajor: major, binaries: binaries) { return modeNote + "; " + pending }
-        switch clusterState {
-        case .empty:
-            return modeNote + "; \(config.pgdata) is empty: a new cluster will be created"
-        case .cluster(let found) where found == major:
-            // PGDATA may be a mount of its own: PostgreSQL would only fail to create its lock file.
-            var fs = statvfs()
-            if statvfs(config.pgdata, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 {
-                throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) is on a read-only mount; nothing was changed. Mount it read-write")
-            }
-            return modeNote + "; existing cluster in \(config.pgdata)"
-        case .cluster(let found) where found > major:
-            throw fail(ExitCode.volumeUnusable, "\(config.pgdata) holds a PostgreSQL \(found) cluster, newer than this server (\(major)); nothing was changed. Use an image with PostgreSQL \(found) or newer; a cluster cannot be downgraded")
-        case .cluster(let found):
-            return modeNote + "; " + (try inspectUpgrade(from: found, to: major, binaries: binaries))
-        case .foreign(let entries):
-            let shown = entries.prefix(5).joined(separator: ", ") + (entries.count > 5 ? ", ..." : "")
-            throw fail(ExitCode.volumeUnusable, "\(config.pgdata) is not empty and is not a PostgreSQL cluster (it holds: \(shown)); nothing was changed. Point PGDATA at an empty directory or a cluster, or move these files away")
-        case .notADirectory:
-            throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) exists but is not a directory; nothing was changed. Move it away or set PGDATA elsewhere")
-        case .unreadable(let reason):
-            throw fail(ExitCode.volumeUnusable, "PGDATA=\(config.pgdata) cannot be read (\(reason)); nothing was changed. Check its owner and mode, or run as root")
+        switch ClusterDirectory.plan(for: clusterState, pgdata: config.pgdata, serverMajor: major) {
+        case .failure(let failure): throw .failure(failure)
+        case .success(.initialize): return modeNote + "; \(config.pgdata) is empty: a new cluster will be created"
+        case .success(.use): return modeNote + "; existing cluster in \(config.pgdata)"
+        case .success(.upgrade(let found)): return modeNote + "; " + (try inspectUpgrade(from: found, to: major, binaries: binaries))
         }
     }
 

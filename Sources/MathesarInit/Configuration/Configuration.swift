@@ -88,6 +88,14 @@ public struct Configuration: Sendable {
     public var lockPath: String { dataDirectory + "/.mathesar-init.lock" }
     public var secretsDirectory: String { dataDirectory + "/secrets" }
     public var mediaDirectory: String { dataDirectory + "/media" }
+
+    /// The secrets kept in the volume (not given): their file in `secretsDirectory` and their variable.
+    public var persistedSecrets: [(file: String, variable: String)] {
+        var files: [(file: String, variable: String)] = []
+        if case .persisted(let file) = secretKey { files.append((file, "SECRET_KEY")) }
+        if case .persisted(let file)? = database.password { files.append((file, "POSTGRES_PASSWORD")) }
+        return files
+    }
 }
 
 /// One line of `mathesar-init config`.

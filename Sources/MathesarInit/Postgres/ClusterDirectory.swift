@@ -40,6 +40,44 @@ public enum ClusterDirectory {
         return .foreign(entries: entries)
     }
 
+    /// What boot will do with PGDATA.
+    public enum Plan: Equatable, Sendable {
+        case initialize
+        case use
+        case upgrade(from: Int)
+    }
+
+    /// The plan for a PGDATA in `state` under a server of `serverMajor`, or
+    /// why boot refuses it (exit 73, nothing changed). Boot and `check` both
+    /// ask this, so they say the same thing.
+    public static func plan(for state: ClusterState, pgdata: String, serverMajor: Int) -> Result<Plan, Failure> {
+        func refuse(_ fact: String, _ fix: String) -> Result<Plan, Failure> {
+            .failure(Failure(ExitCode.volumeUnusable, fact + "; nothing was changed. " + fix))
+        }
+        switch state {
+        case .empty:
+            return .success(.initialize)
+        case .cluster(let found) where found == serverMajor:
+            // PGDATA may be a mount of its own: PostgreSQL would only fail to create its lock file.
+            var fs = statvfs()
+            if statvfs(pgdata, &fs) == 0, fs.f_flag & UInt(ST_RDONLY) != 0 {
+                return refuse("PGDATA=\(pgdata) is on a read-only mount", "Mount it read-write")
+            }
+            return .success(.use)
+        case .cluster(let found) where found > serverMajor:
+            return refuse("\(pgdata) holds a PostgreSQL \(found) cluster, newer than this server (\(serverMajor))", "Use an image with PostgreSQL \(found) or newer; a cluster cannot be downgraded")
+        case .cluster(let found):
+            return .success(.upgrade(from: found))
+        case .foreign(let entries):
+            let shown = entries.prefix(5).joined(separator: ", ") + (entries.count > 5 ? ", ..." : "")
+            return refuse("\(pgdata) is not empty and is not a PostgreSQL cluster (it holds: \(shown))", "Point PGDATA at an empty directory or a cluster, or move these files away")
+        case .notADirectory:
+            return refuse("PGDATA=\(pgdata) exists but is not a directory", "Move it away or set PGDATA elsewhere")
+        case .unreadable(let reason):
+            return refuse("PGDATA=\(pgdata) cannot be read (\(reason))", "Check its owner and mode, or run as root")
+        }
+    }
+
     /// PG_VERSION holds "15" (or "9.6" for old servers, whose major is 9.6 -> 9).
     static func parseVersionFile(_ text: String) -> Int? {
         Int(text.trimmingSpaces().split(separator: "\n").first?.split(separator: ".").first ?? "")
