@@ -142,10 +142,6 @@ int msi_pipe_cloexec(int fds[2]) {
     return pipe2(fds, O_CLOEXEC);
 }
 
-int msi_pipe_size(int fd) {
-    return fcntl(fd, F_GETPIPE_SZ);
-}
-
 static long release_mapping(unsigned long start, unsigned long end) {
     return madvise((void *)start, end - start, MADV_DONTNEED) == 0 ? (long)(end - start) : 0;
 }
@@ -178,5 +174,3 @@ long msi_release_readonly_file_pages(void) {
     fclose(smaps);
     return released;
 }
-
-int msi_signal_count(void) { return NSIG; }

@@ -54,16 +54,10 @@ int msi_device_of(const char *path, uint64_t *device);
 /// pipe2(O_CLOEXEC). Returns 0 or -1.
 int msi_pipe_cloexec(int fds[2]);
 
-/// The pipe size limit, for tests of output floods. Returns the size or -1.
-int msi_pipe_size(int fd);
-
 /// Drops this process's read-only file-backed pages (code, constants) from its
 /// page tables with MADV_DONTNEED. They stay in the page cache and fault back
 /// in when used; writable mappings and mappings holding private copies are
 /// left alone. Trims malloc's free memory first. Returns the bytes released.
 long msi_release_readonly_file_pages(void);
-
-/// Every signal number this platform has (1..NSIG-1).
-int msi_signal_count(void);
 
 #endif

@@ -45,7 +45,6 @@ public final class Logger {
         if secret.count >= 4 && !secrets.contains(secret) { secrets.append(secret) }
     }
 
-    public func debug(_ message: String) {}
     public func info(_ message: String) { own(.info, message) }
     public func warning(_ message: String) { own(.warning, message) }
     public func error(_ message: String) { own(.error, message) }

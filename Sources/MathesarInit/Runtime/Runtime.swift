@@ -22,8 +22,6 @@ public final class Runtime {
     private let spawner: Spawner
     private var streams: [Int32: OutputStream] = [:]
     private var children: [pid_t: Child] = [:]
-    /// Orphans re-parented to us and reaped.
-    public private(set) var orphansReaped = 0
 
     struct OutputStream {
         var pid: pid_t
@@ -154,10 +152,7 @@ public final class Runtime {
     private func reap() -> [RuntimeEvent] {
         var events: [RuntimeEvent] = []
         for (pid, status) in reaper.reapAll() {
-            guard children[pid] != nil else {
-                orphansReaped += 1
-                continue
-            }
+            guard children[pid] != nil else { continue }  // an orphan: reaped, nothing to report
             // The child is gone, so what it wrote is all in the pipes: read it
             // before reporting the exit, so that last lines are complete.
             for (fd, stream) in streams where stream.pid == pid { readStream(fd, drainAll: true) }
