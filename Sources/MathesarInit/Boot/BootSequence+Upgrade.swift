@@ -12,9 +12,7 @@ extension BootSequence {
         case .success(nil): return nil
         case .success(let found?): journal = found
         }
-        let action = UpgradeRecovery.decide(
-            journal, pgdata: UpgradeRecovery.look(paths.pgdata), new: UpgradeRecovery.look(paths.newCluster(major: journal.newMajor)),
-            old: UpgradeRecovery.look(paths.oldCluster(major: journal.oldMajor)), serverMajor: serverMajor)
+        let action = UpgradeRecovery.decide(journal, paths: paths, serverMajor: serverMajor)
         let interrupted = "an upgrade from PostgreSQL \(journal.oldMajor) to \(journal.newMajor) was interrupted at step \(journal.step.rawValue)"
         switch action {
         case .refuse(let message):

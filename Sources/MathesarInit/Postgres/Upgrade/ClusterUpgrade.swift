@@ -52,9 +52,7 @@ public final class ClusterUpgrade {
     }
 
     private func recover(_ journal: UpgradeJournal) throws(Supervisor.Interruption) -> [String] {
-        let action = UpgradeRecovery.decide(
-            journal, pgdata: UpgradeRecovery.look(paths.pgdata), new: UpgradeRecovery.look(paths.newCluster(major: journal.newMajor)),
-            old: UpgradeRecovery.look(paths.oldCluster(major: journal.oldMajor)), serverMajor: newMajor)
+        let action = UpgradeRecovery.decide(journal, paths: paths, serverMajor: newMajor)
         switch action {
         case .refuse(let message):
             throw .failure(Failure(ExitCode.volumeUnusable, message))

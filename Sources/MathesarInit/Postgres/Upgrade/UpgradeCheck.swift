@@ -48,9 +48,7 @@ public enum UpgradeCheck {
             problem(failure.message, failure.code)
             return findings
         case .success(let journal?):
-            let action = UpgradeRecovery.decide(
-                journal, pgdata: UpgradeRecovery.look(paths.pgdata), new: UpgradeRecovery.look(paths.newCluster(major: journal.newMajor)),
-                old: UpgradeRecovery.look(paths.oldCluster(major: journal.oldMajor)), serverMajor: serverMajor)
+            let action = UpgradeRecovery.decide(journal, paths: paths, serverMajor: serverMajor)
             let interrupted = "an upgrade from PostgreSQL \(journal.oldMajor) to \(journal.newMajor) was interrupted at step \(journal.step.rawValue) (journal \(paths.journal))"
             switch action {
             case .refuse(let message):

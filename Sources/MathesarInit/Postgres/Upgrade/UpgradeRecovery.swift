@@ -40,6 +40,12 @@ public enum UpgradeRecovery {
 
     /// - Parameters: what PGDATA, the new (`.N.new`) and the old (`.M.old`) directories hold,
     ///   and the major version of the server binaries of this boot.
+    /// The decision for the directories as they are on disk now.
+    public static func decide(_ journal: UpgradeJournal, paths: UpgradePaths, serverMajor: Int) -> Action {
+        decide(journal, pgdata: look(paths.pgdata), new: look(paths.newCluster(major: journal.newMajor)),
+               old: look(paths.oldCluster(major: journal.oldMajor)), serverMajor: serverMajor)
+    }
+
     public static func decide(_ journal: UpgradeJournal, pgdata: Directory, new: Directory, old: Directory, serverMajor: Int) -> Action {
         let paths = "PGDATA \(describe(pgdata)), the new cluster's directory \(describe(new)) and the old cluster's directory \(describe(old))"
         if journal.step.isBeforeSwap {
