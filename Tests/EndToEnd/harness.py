@@ -41,6 +41,28 @@ def base_env(**extra):
     return env
 
 
+def parent_pid(pid):
+    """The parent of pid from /proc, or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[1])
+
+
+def signal_pid_if(pid, signo, still_ours):
+    """Signals pid only if, with a pidfd held on it, still_ours(pid) is true: a
+    process that exited and whose pid was reused is never signalled. Raises
+    ProcessLookupError when it is gone or no longer the same process."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        if not still_ours(pid):
+            raise ProcessLookupError(f"pid {pid} is no longer the process that was meant")
+        signal.pidfd_send_signal(pidfd, signo)
+    finally:
+        os.close(pidfd)
+
+
 class Init:
     """mathesar-init running as PID 1 of its own PID namespace."""
 
@@ -57,6 +79,8 @@ class Init:
         for r in self._readers:
             r.start()
         self._pid1 = None
+        self._pidfd = None        # PID 1 by pidfd: a signal can never reach a process that reused its pid
+        self.sent_sigkill = False  # whether this harness SIGKILLed PID 1 (else a SIGKILL came from outside)
 
     def _read(self, stream, name):
         for raw in iter(stream.readline, b""):
@@ -66,7 +90,20 @@ class Init:
     @property
     def output(self):
         with self._lock:
-            return "\n".join(line for _, line in self.lines)
+            text = "\n".join(line for _, line in self.lines)
+        if self.killed_from_outside:
+            text += ("\nharness: PID 1 died of a SIGKILL that this test did not send: something outside the test "
+                     "(another process on this machine, or the kernel's OOM killer) killed it")
+        return text
+
+    @property
+    def killed_from_outside(self):
+        """util-linux's unshare exits 1 with "sigprocmask unblock failed" exactly
+        when its child, PID 1, died of SIGKILL (it cannot re-raise SIGKILL)."""
+        if not self.namespace or self.proc.poll() != 1 or self.sent_sigkill:
+            return False
+        with self._lock:
+            return any("unshare: sigprocmask unblock failed" in line for _, line in self.lines)
 
     def stream(self, which):
         with self._lock:
@@ -74,9 +111,17 @@ class Init:
 
     @property
     def pid1(self):
-        """Host pid of the binary (the namespace's PID 1)."""
+        """Host pid of the binary (the namespace's PID 1). For reading /proc
+        only: signals go through `signal`, which uses a pidfd."""
+        self._find_pid1()
+        return self._pid1
+
+    def _find_pid1(self):
+        if self._pid1 is not None:
+            return
         if not self.namespace:
-            return self.proc.pid
+            self._pid1, self._pidfd = self.proc.pid, os.pidfd_open(self.proc.pid)
+            return
         deadline = time.monotonic() + 10
         while self._pid1 is None:
             try:
@@ -84,15 +129,28 @@ class Init:
             except FileNotFoundError:
                 children = []
             if children:
-                self._pid1 = int(children[0])
-            elif time.monotonic() > deadline or self.proc.poll() is not None:
+                pid = int(children[0])
+                try:
+                    pidfd = os.pidfd_open(pid)
+                except ProcessLookupError:
+                    pidfd = None
+                # Still unshare's child once the pidfd is open: the pidfd names PID 1,
+                # not a process that took its pid after it was reaped.
+                if pidfd is not None and parent_pid(pid) == self.proc.pid:
+                    self._pid1, self._pidfd = pid, pidfd
+                    return
+                if pidfd is not None:
+                    os.close(pidfd)
+            if time.monotonic() > deadline or self.proc.poll() is not None:
                 raise RuntimeError("PID 1 did not appear\n" + self.output)
-            else:
-                time.sleep(0.005)
-        return self._pid1
+            time.sleep(0.005)
 
     def signal(self, signo):
-        os.kill(self.pid1, signo)
+        """Sends signo to PID 1 (by pidfd). ProcessLookupError once it has exited."""
+        self._find_pid1()
+        if signo == signal.SIGKILL:
+            self.sent_sigkill = True
+        signal.pidfd_send_signal(self._pidfd, signo)
 
     def wait(self, timeout=30):
         try:
@@ -126,15 +184,22 @@ class Init:
         raise AssertionError(f"no line matched /{pattern}/ within {timeout} s:\n{self.output}")
 
     def kill(self):
-        """SIGKILL the whole PID namespace (PID 1 dies, the kernel kills the rest)."""
-        try:
-            os.kill(self.pid1, signal.SIGKILL)
-        except (ProcessLookupError, RuntimeError):
-            pass
+        """SIGKILL the whole PID namespace (PID 1 dies, the kernel kills the rest).
+        Nothing is sent once unshare has exited: PID 1 is gone, and its pid may
+        belong to another process by now."""
+        if self.proc.poll() is None:
+            try:
+                self.signal(signal.SIGKILL)
+            except (ProcessLookupError, RuntimeError):
+                pass
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+            self.proc.wait(10)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
 
     def descendants(self):
         """(pid, state, comm) of every process below PID 1, from the host's /proc."""

@@ -249,7 +249,7 @@ def test_external_server_never_up_exits_69_after_the_timeout(volume):
     start = time.monotonic()
     code, init = boot(env, "true")
     assert code == 69
-    assert 2 <= time.monotonic() - start < 10
+    assert time.monotonic() - start >= 2
     assert "was not ready within 2 s (MATHESAR_DB_WAIT_TIMEOUT)" in init.output
 
 

@@ -94,10 +94,9 @@ def test_secret_value_never_appears_in_errors(volume, tmp_path):
 def test_second_container_on_the_same_volume_exits_73_at_once(external_env, volume):
     first = Init(["run", "--", "sleep", "60"], external_env())
     first.wait_for("app: started")
-    start = time.monotonic()
     second = Init(["run", "--", "sleep", "60"], external_env())
-    assert second.wait(10) == 73
-    assert time.monotonic() - start < 2
+    assert second.wait(10) == 73  # while the first still holds the volume: it did not wait for the lock
+    assert first.proc.poll() is None
     assert "in use by another mathesar-init" in second.output
     assert f"pid=1 " in second.output and "host=" in second.output
     assert volume.status()["phase"] == "running"  # the first is unaffected

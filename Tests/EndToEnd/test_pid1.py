@@ -161,9 +161,11 @@ def test_app_ignoring_sigterm_is_killed_at_its_deadline(external_env, tmp_path):
     init.signal(signal.SIGTERM)
     assert init.wait() == 137
     elapsed = time.monotonic() - start
-    # The app's deadline is part of the 2 s budget; generous upper bound for a noisy machine.
-    assert 0.9 <= elapsed < 2 + 1.5, elapsed
-    assert "sending SIGKILL" in init.output
+    # Not before its deadline (1.4 s of the 2 s budget: PostgreSQL's share is
+    # kept back); that it comes at the deadline is the machine's decision,
+    # proved in SupervisorMachineTests without a clock.
+    assert elapsed >= 1.4, elapsed
+    assert "app did not stop within 1.4 s of SIGTERM; sending SIGKILL" in init.output, init.output
 
 
 def test_crash_loop_exits_75(external_env):
@@ -183,8 +185,12 @@ def test_restart_backoff_doubles(external_env, tmp_path):
     times = [float(t) for t in starts.read_text().split()]
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(gaps) == 4, gaps
+    # The decisions, in order, as PID 1 announced them; and no restart came
+    # earlier than its backoff (a busy machine can only make one later).
+    announced = [line.split("restarting in ")[1] for line in init.output.splitlines() if "restarting in " in line]
+    assert announced == ["500 ms", "1 s", "2 s", "4 s"], announced
     for gap, expected in zip(gaps, [0.5, 1, 2, 4]):
-        assert expected <= gap < expected + 0.5, gaps
+        assert gap >= expected, gaps
 
 
 def test_exit_zero_with_restart_always_restarts(external_env, tmp_path):
@@ -203,25 +209,25 @@ def test_exit_zero_with_on_failure_ends_the_container(external_env):
 def test_stop_during_backoff_exits_at_once(external_env):
     init = Init(["run", "--", "sh", "-c", "exit 7"], external_env())
     init.wait_for("restarting in 2 s")  # third exit: the next start is 2 s away
-    start = time.monotonic()
     init.signal(signal.SIGTERM)
     assert init.wait() == 7  # the app's last status
-    assert time.monotonic() - start < 1.0
+    # Not restarted while stopping, and nothing left to wait for: that the stop
+    # does not wait out the backoff is the machine's decision
+    # (SupervisorMachineTests), observed here as no fourth start.
     assert init.output.count("app exited with status 7") == 3
+    assert "app restarted (restart 3)" not in init.output
 
 
 def test_sighup_flood_leaves_supervisor_responsive(external_env, tmp_path):
     init, record = recorder(external_env, tmp_path, TERM_EXIT="0", MATHESAR_STOP_TIMEOUT="5")
-    pid1 = init.pid1
-    start = time.monotonic()
     for _ in range(1000):
-        os.kill(pid1, signal.SIGHUP)
-    assert time.monotonic() - start < 5
+        init.signal(signal.SIGHUP)
     time.sleep(0.3)
-    stop = time.monotonic()
     init.signal(signal.SIGTERM)
+    # The app's own exit status on SIGTERM: PID 1 stopped it without reaching
+    # its SIGKILL deadline, flood or not.
     assert init.wait() == 0
-    assert time.monotonic() - stop < 5
+    assert "sending SIGKILL" not in init.output
     assert "SIGHUP" in received(record)
     assert received(record)[-1] == "SIGTERM"
 
@@ -323,9 +329,8 @@ def test_output_without_newlines_and_floods_do_not_block_the_supervisor(external
     init = Init(["run", "--", "sh", "-c", script], external_env(MATHESAR_STOP_TIMEOUT="3"))
     init.wait_for("app: started")
     init.wait_for("x{16384}", timeout=30)  # long lines are cut into pieces, not held
-    start = time.monotonic()
     init.signal(signal.SIGTERM)
-    assert init.wait() == 143
-    assert time.monotonic() - start < 3
+    assert init.wait() == 143  # SIGTERM ended it: the flood did not hold the stop up to the SIGKILL deadline
+    assert "sending SIGKILL" not in init.output
     longest = max(len(line) for line in init.stream("out"))
     assert longest < 17000

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import APPS, PG_BIN, PYTHON, Init, as_postgres, base_env, free_port
+from harness import APPS, PG_BIN, PYTHON, Init, as_postgres, base_env, free_port, signal_pid_if
 
 HERE = Path(__file__).resolve().parent
 FAULT_APPS = HERE / "apps"
@@ -90,23 +90,35 @@ def bundled_env(volume, ack_dir, **extra):
     return volume.env(POSTGRES_PORT=free_port(), ACK_DIR=ack_dir, **extra)
 
 
+def namespace_pid(pid):
+    """The pid of host process pid inside its own PID namespace, or None when it is gone."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("NSpid:"):
+                return int(line.split()[-1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return None
+
+
 def host_pid(init, ns_pid):
     """The host pid of a process below PID 1 known by its pid inside the
     namespace (what status.json and the process itself report)."""
     for pid, _, _ in init.descendants():
-        try:
-            for line in open(f"/proc/{pid}/status"):
-                if line.startswith("NSpid:"):
-                    if int(line.split()[-1]) == ns_pid:
-                        return pid
-                    break
-        except (FileNotFoundError, ProcessLookupError):
-            continue
+        if namespace_pid(pid) == ns_pid:
+            return pid
     raise LookupError(f"no process with pid {ns_pid} in the namespace")
 
 
 def kill_in_namespace(init, ns_pid, signo):
-    os.kill(host_pid(init, ns_pid), signo)
+    """Signals the process known as ns_pid inside PID 1's namespace, through a
+    pidfd, after checking that the pidfd still names that process: a pid freed
+    and reused meanwhile is never signalled (LookupError instead)."""
+    pid = host_pid(init, ns_pid)
+    try:
+        signal_pid_if(pid, signo, lambda p: namespace_pid(p) == ns_pid and p in {d[0] for d in init.descendants()})
+    except ProcessLookupError as gone:
+        raise LookupError(f"the process with pid {ns_pid} in the namespace exited before the signal") from gone
 
 
 def zombies(init):

@@ -10,10 +10,12 @@ import time
 import pytest
 
 from faults import (SCALE, WRITER, DirectServer, acknowledged, add, bundled_env, leftovers, record, rng, wait_until)
-from harness import Init
+from harness import Init, signal_pid_if
 
 ROW_RANGE = 1_000_000
-MOMENTS = ["writing", "migration", "stop", "boot"]
+# Each moment is aimed at by waiting for what proves it has come (a file initdb
+# makes, a line the app or PostgreSQL prints); only the wait after that is random.
+MOMENTS = ["writing", "migration", "stop:app", "stop:postgres", "boot"]
 
 
 def plan_moments(r):
@@ -37,28 +39,40 @@ def phase(volume):
 INITDB_MARKS = ["", "postgresql.conf", "global/pg_control", "base/1/PG_VERSION", "base/4", "base/5"]
 
 
+def freeze_initdb(init):
+    """SIGSTOPs the running initdb, so that it cannot finish (and boot cannot
+    rename its directory into place) before the test acts. False when it has
+    already exited."""
+    for pid, _, comm in init.descendants():
+        if comm == "initdb":
+            try:
+                signal_pid_if(pid, signal.SIGSTOP, lambda p: p in {d[0] for d in init.descendants()})
+                return pid
+            except ProcessLookupError:
+                return None
+    return None
+
+
 def kill_initdb(init, volume, r, attempt):
     temporary = volume.data / "postgres.initdb-incomplete"
     mark = temporary / INITDB_MARKS[attempt % len(INITDB_MARKS)]
     assert wait_until(lambda: mark.exists() or init.proc.poll() is not None, timeout=30, interval=0.001), init.output
-    time.sleep(r.uniform(0, 0.02))
+    if attempt == 0:
+        freeze_initdb(init)  # the first kill lands inside initdb for certain
+    else:
+        time.sleep(r.uniform(0, 0.02))
     init.kill()
     return "initdb" if temporary.exists() else "after-initdb:" + phase(volume)
 
 
-def kill_during_stop(init, volume, r):
-    """SIGTERM, then SIGKILL while the app stops, or just after PID 1 told
-    PostgreSQL to shut down (seen in status.json: the app is stopped)."""
+def kill_during_stop(init, volume, r, target):
+    """SIGTERM, then SIGKILL while the app is being stopped (the app holds on
+    after SIGTERM, and the stop budget is long, so PID 1 is still waiting for
+    it), or once PostgreSQL has begun its fast shutdown."""
     init.wait_for("app writer ready", timeout=60)
     time.sleep(r.uniform(0.05, 0.6))
-    target = r.choice(["app", "postgres"])
     init.signal(signal.SIGTERM)
-    if target == "app":
-        time.sleep(r.uniform(0, 0.005))
-    else:
-        wait_until(lambda: ((volume.status() or {}).get("services", {}).get("app", {}).get("state") == "stopped"),
-                   timeout=10, interval=0.001)
-        time.sleep(r.uniform(0, 0.02))
+    init.wait_for("app writer stopping" if target == "app" else "received fast shutdown request", timeout=60)
     init.kill()
     init.wait()
     if "exiting with status" in init.output:  # PID 1 was done before the SIGKILL
@@ -80,9 +94,10 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
         if moment == "initdb" and (volume.pgdata / "PG_VERSION").exists():
             moment = "boot"  # an earlier kill landed just after initdb: there is a cluster now
         long_migration = moment == "migration"
+        hold = {"TERM_HOLD": "1", "MATHESAR_STOP_TIMEOUT": "60"} if moment == "stop:app" else {}
         env = bundled_env(volume, ack, ID_START=cycle * 2 * ROW_RANGE,
                           MATHESAR_MIGRATE_COMMAND=migrate_command(cycle, rows=400 if long_migration else r.randint(1, 5),
-                                                                   pause=0.03 if long_migration else 0))
+                                                                   pause=0.03 if long_migration else 0), **hold)
         init = Init(["run", "--", *WRITER], env)
         try:
             if moment == "initdb":
@@ -103,7 +118,7 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
                 init.kill()
                 hit = "writing"
             else:
-                hit = kill_during_stop(init, volume, r)
+                hit = kill_during_stop(init, volume, r, moment.split(":")[1])
         finally:
             init.kill()
         assert init.proc.poll() is not None
@@ -113,7 +128,7 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
     # Every moment the issue names was hit at least once.
     assert landed.get("initdb", 0) >= 1, str(landed)
     assert landed.get("migration", 0) >= 1, str(landed)
-    assert landed.get("stop:app-stopping", 0) + landed.get("stop:postgres-stopping", 0) >= 1, str(landed)
+    assert landed.get("stop:app-stopping", 0) >= 1, str(landed)
 
     # A last, clean boot reads every row through the app's environment.
     verify = tmp_path / "verify"
@@ -154,7 +169,16 @@ def test_stop_during_first_boot_initdb_leaves_nothing_then_boots(volume, tmp_pat
     try:
         assert wait_until(lambda: (temporary / mark).exists() or init.proc.poll() is not None, timeout=30,
                           interval=0.001), init.output
+        # initdb is held still while the stop is asked for, so the SIGTERM
+        # lands inside it whatever the machine's speed; it gets it on SIGCONT.
+        frozen = freeze_initdb(init)
+        assert frozen, "initdb was not running at its mark:\n" + init.output
         init.signal(signal.SIGTERM)
+        init.wait_for("stopping initdb", timeout=20)
+        try:
+            signal_pid_if(frozen, signal.SIGCONT, lambda p: True)
+        except ProcessLookupError:
+            pass  # PID 1 already SIGKILLed it (the stop's deadline): a stop as good as any
         assert init.wait(20) == 143, init.output
     finally:
         init.kill()

@@ -387,10 +387,19 @@ func rejectsBadEnvironmentNamingEachVariable(_ bad: BadEnvironment) throws {
     }
     func setting(_ variable: String) -> JSONValue? { settings.first { $0["variable"]?.stringValue == variable } }
     #expect(setting("SECRET_KEY")?["value"] == .string("<redacted>"))
-    #expect(setting("SECRET_KEY")?["source"] == .string("generated"))
+    #expect(setting("SECRET_KEY")?["source"] == .string("generated at first boot"))
     #expect(setting("POSTGRES_PASSWORD")?["value"] == .string("<redacted>"))
-    #expect(setting("POSTGRES_PASSWORD")?["source"] == .string("generated"))
+    #expect(setting("POSTGRES_PASSWORD")?["source"] == .string("generated at first boot"))
     #expect(setting("MATHESAR_LOG_FORMAT")?["value"] == .string("json"))
     #expect(setting("MATHESAR_LOG_FORMAT")?["source"] == .string("env"))
     #expect(setting("POSTGRES_DB")?["source"] == .string("default"))
+    #expect(setting("MATHESAR_MIGRATE_COMMAND")?["value"] == .null)  // unset is null, not a string
+}
+
+@Test func namesSecretsAlreadyInTheVolumeTheWayCheckDoes() throws {
+    let config = try load([:]).get()
+    let text = ConfigCommand.render(config, format: .text, kept: ["SECRET_KEY"])
+    let lines = text.split(separator: "\n").map(String.init)
+    #expect(lines.first { $0.hasPrefix("SECRET_KEY ") }?.hasSuffix("[generated, kept in the volume]") == true)
+    #expect(lines.first { $0.hasPrefix("POSTGRES_PASSWORD ") }?.hasSuffix("[generated at first boot]") == true)
 }

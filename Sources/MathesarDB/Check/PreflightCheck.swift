@@ -23,7 +23,12 @@ struct PreflightCheck {
         let config: Configuration
         switch ConfigurationLoader.load(environment: environment, isRoot: isRoot) {
         case .failure(let error):
-            let findings = error.problems.map { Finding(ok: false, subject: $0.variable, detail: $0.description, code: ExitCode.configuration) }
+            // The variable is the subject; the detail does not say it again.
+            let findings = error.problems.map { p in
+                Finding(ok: false, subject: p.variable,
+                        detail: (p.shownValue.map { "\"\($0)\": " } ?? "") + p.reason + (p.example.map { " (example: \($0))" } ?? ""),
+                        code: ExitCode.configuration)
+            }
             return (findings, ExitCode.configuration)
         case .success(let loaded):
             config = loaded
@@ -64,7 +69,8 @@ struct PreflightCheck {
         let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: secretFiles)
         for p in secretProblems { problem(p.variable, p.description, ExitCode.configuration) }
         if secretProblems.isEmpty {
-            let persisted = secretFiles.map { FileIO.exists(config.secretsDirectory + "/" + $0.file) ? "\($0.variable) kept in the volume" : "\($0.variable) generated at first boot" }
+            let kept = ConfigCommand.keptSecrets(config)
+            let persisted = secretFiles.map { "\($0.variable) \(ConfigCommand.generatedSecretSource(kept: kept.contains($0.variable)))" }
             ok("secrets", (persisted + (secretFiles.count < 2 ? ["the rest from the environment"] : [])).joined(separator: "; "))
         }
         if let why = DataVolume.inspect(config.runDirectory) { problem("run directory", why, ExitCode.volumeUnusable) }
@@ -116,7 +122,8 @@ struct PreflightCheck {
         let journalPending = FileIO.exists(UpgradePaths(pgdata: config.pgdata).journal)
         switch ClusterDirectory.plan(for: ClusterDirectory.classify(config.pgdata), pgdata: config.pgdata, serverMajor: major) {
         case .failure(let failure): problem("PGDATA", failure.message, failure.code)
-        case .success(.initialize) where !journalPending: ok("PGDATA", "\(config.pgdata) is empty: a new cluster will be created at first boot")
+        case .success(.initialize) where !journalPending:
+            ok("PGDATA", "\(config.pgdata) \(FileIO.exists(config.pgdata) ? "is empty" : "does not exist yet"): a new cluster will be created at first boot")
         case .success(.use): ok("PGDATA", "PostgreSQL \(major) cluster in \(config.pgdata)")
         case .success: break  // an upgrade or a journal: the findings above say what happens
         }
@@ -132,6 +139,15 @@ struct PreflightCheck {
     }
 
     static func render(_ findings: [Finding]) -> String {
-        findings.map { f in (f.ok ? "ok       " : "PROBLEM  ") + f.subject + ": " + f.detail }.joined(separator: "\n") + "\n"
+        findings.map { f in (f.ok ? "ok       " : "PROBLEM  ") + f.subject + ": " + oneLine(f.detail) }.joined(separator: "\n") + "\n"
+    }
+
+    /// One check, one line: libpq's messages carry newlines ("...\nIs the server
+    /// running...") and tabs; they become "; " and a space.
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+            .map { line in String(line.map { $0 == "\t" ? " " : $0 }).split(separator: " ").joined(separator: " ") }
+            .filter { !$0.isEmpty }
+            .joined(separator: "; ")
     }
 }

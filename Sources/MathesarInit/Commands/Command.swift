@@ -31,6 +31,18 @@ public enum Command: Equatable {
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
 
+    /// Every subcommand's name, for "did you mean".
+    public static let subcommands = ["run", "check", "config", "migrate", "healthcheck", "schema", "version", "help"]
+
+    /// The subcommand `word` is probably a typo of (one letter off for short
+    /// names, two for longer ones), or nil. Whether `word` is a program after
+    /// all is for the caller to check: then it is the app command.
+    public static func suggestion(for word: String) -> String? {
+        guard !word.contains("/"), !word.hasPrefix("-"), !subcommands.contains(word) else { return nil }
+        let best = subcommands.min { ConfigurationLoader.editDistance($0, word) < ConfigurationLoader.editDistance($1, word) }!
+        return ConfigurationLoader.editDistance(best, word) <= (best.count <= 4 ? 1 : 2) ? best : nil
+    }
+
     /// Parses argv without the program name. Errors are for exit status 64.
     public static func parse(_ arguments: [String]) -> Result<Command, Failure> {
         func bad(_ message: String) -> Result<Command, Failure> {

@@ -10,6 +10,11 @@ public enum MathesarInitMain {
             FileIO.writeAll(2, Array("mathesar-init: \(failure.message)\n".utf8))
             return failure.code
         }
+        if case .run(let appCommand) = command, let first = appCommand.first, argv.count > 1, argv[1] == first,
+           let typo = misspelledSubcommand(first) {
+            FileIO.writeAll(2, Array("mathesar-init: unknown command \"\(first)\": did you mean \(typo)? (It is no program on PATH either; to run a program of that name as the app, use: mathesar-init run \(first))\n\(Command.usage)\n".utf8))
+            return ExitCode.usage
+        }
         if command.needsDatabaseHelper { return execDatabaseHelper(argv) }
         switch command {
         case .help:
@@ -27,6 +32,15 @@ public enum MathesarInitMain {
         case .check, .healthcheck, .schema:
             return ExitCode.internalError
         }
+    }
+
+    /// The subcommand a first word that is no program was probably meant to be.
+    static func misspelledSubcommand(_ word: String) -> String? {
+        guard let guess = Command.suggestion(for: word) else { return nil }
+        if case .failure(.notFound) = CommandResolver.resolve(word, searchPath: currentEnvironment()["PATH"], user: nil) {
+            return guess
+        }
+        return nil
     }
 
     /// `check`, `healthcheck` and `schema` need libpq, which PID 1's binary

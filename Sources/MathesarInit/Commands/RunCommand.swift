@@ -31,7 +31,8 @@ public enum RunCommand {
         let supervisor = Supervisor(runtime: runtime, policy: config.restart, timings: config.timings,
                                     mode: config.database.mode.rawValue)
         let code = BootSequence(config: config, supervisor: supervisor, goal: goal).run()
-        runtime.logger.info("exiting with status \(code)")
+        let stopped = supervisor.machine.stopBegan.map { " (stopped in \(formatDuration(Instant.now().seconds(since: $0))))" }
+        runtime.logger.info("exiting with status \(code)\(stopped ?? "")")
         runtime.flushOutput()
         return code
     }

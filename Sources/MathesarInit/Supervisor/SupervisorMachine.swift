@@ -59,6 +59,8 @@ public struct SupervisorMachine {
     public private(set) var services: [ServiceName: Service] = [:]
     var phase: Phase = .supervising
     public private(set) var lastError: String?
+    /// When the stop (a signal or a failure) began: the exit line says how long it took.
+    public private(set) var stopBegan: Instant?
 
     public init(policy: RestartPolicy, timings: SupervisionTimings) {
         self.policy = policy
@@ -242,6 +244,7 @@ public struct SupervisorMachine {
     }
 
     private mutating func beginStop(code: Int32?, signal: Int32?, at now: Instant) -> [Action] {
+        stopBegan = now
         for name in ServiceName.allCases {
             switch services[name]!.state {
             case .waitingToRestart, .notStarted: services[name]!.state = .stopped

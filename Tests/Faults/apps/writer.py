@@ -8,10 +8,13 @@ acknowledged; a torn last line is not counted.
 Env: ACK_DIR, ID_START (first id of this writer's range), SOURCE (app|migrate),
 ROWS (stop after this many; default: forever), PAUSE (seconds between commits),
 RECONNECT (seconds to keep retrying a lost connection; default 0: exit 1),
-VERIFY_OUT (verify mode: write every id in the table to this file and exit).
+VERIFY_OUT (verify mode: write every id in the table to this file and exit),
+TERM_HOLD (1: on SIGTERM say "writer stopping" and go on committing, so that a
+test can act while the app is still being stopped; PID 1 SIGKILLs it at its deadline).
 """
 import os
 import random
+import signal
 import sys
 import time
 
@@ -22,6 +25,8 @@ conninfo = dict(host=os.environ["POSTGRES_HOST"], port=os.environ["POSTGRES_PORT
                 user=os.environ["POSTGRES_USER"], password=os.environ["POSTGRES_PASSWORD"],
                 sslmode=os.environ.get("POSTGRES_SSLMODE", "prefer"), connect_timeout=5)
 source = os.environ.get("SOURCE", "app")
+if os.environ.get("TERM_HOLD") == "1":
+    signal.signal(signal.SIGTERM, lambda *_: print(f"{source} writer stopping", flush=True))
 reconnect = float(os.environ.get("RECONNECT", "0"))
 
 
