@@ -1,6 +1,8 @@
 """PID 1 duties (issue 2): the real binary as PID 1 of a new PID namespace,
 with an external test PostgreSQL so that boots take milliseconds."""
 import json
+import re
+import subprocess
 import os
 import signal
 import time
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import APPS, PYTHON, Init
+from harness import APPS, INIT, PYTHON, Init
 
 
 def run_app(env, *command, timeout=30):
@@ -334,3 +336,32 @@ def test_output_without_newlines_and_floods_do_not_block_the_supervisor(external
     assert "sending SIGKILL" not in init.output
     longest = max(len(line) for line in init.stream("out"))
     assert longest < 17000
+
+
+def test_pid1_never_loads_a_shared_library_or_nss(external_env, tmp_path):
+    """The static PID 1 must not reach dlopen at run time (NSS, iconv, the Swift
+    runtime's optional libraries): a shared object of the image's glibc loaded
+    into a binary linked against another glibc can crash it. Users are looked
+    up by reading /etc/passwd and /etc/group. Checked with strace on a boot that
+    drops privileges for the app, in PID 1 and in its re-exec trampolines up to
+    the program they exec."""
+    trace = tmp_path / "trace"
+    env = external_env(MATHESAR_APP_USER="nobody", MATHESAR_RESTART="never")
+    r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=openat,execve", "-o", str(trace),
+                        "unshare", "--pid", "--fork", "--mount-proc", "--kill-child", str(INIT), "run", "--", "/bin/true"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    ours, current, loaded = set(), {}, []
+    for line in trace.read_text().splitlines():
+        m = re.match(r'(\d+)\s+execve\("([^"]+)"', line)
+        if m and "= 0" in line or (m and "<unfinished" in line):
+            current[m.group(1)] = m.group(2)
+            if m.group(2).endswith("/mathesar-init"):
+                ours.add(m.group(1))
+            continue
+        m = re.match(r'(\d+)\s+openat\([^,]+, "([^"]+)"', line)
+        if m and current.get(m.group(1), "").endswith("/mathesar-init"):
+            if re.search(r"\.so(\.|$)|nsswitch\.conf|gconv", m.group(2)):
+                loaded.append(line)
+    assert len(ours) >= 2, "no trampoline was traced:\n" + trace.read_text()[:2000]
+    assert not loaded, "\n".join(loaded)
