@@ -87,8 +87,9 @@ class Internal:
         from django.conf import settings
         from django.db import connection
         self.connection = connection
-        self.settings = settings.DATABASES.get("default")
-        if not self.settings:
+        self.settings = settings.DATABASES.get("default") or {}
+        # Django stands in a "dummy" engine when the app configured none.
+        if not self.settings.get("ENGINE", "").startswith("django.db.backends.postgresql"):
             raise Fatal("the app has no internal database: POSTGRES_DB, POSTGRES_USER and POSTGRES_HOST must all "
                         "be set in its environment")
         secrets.add(self.settings.get("PASSWORD"))
