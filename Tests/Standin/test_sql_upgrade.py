@@ -76,6 +76,10 @@ def test_release2_upgrades_every_release1_database_then_reports_them_current(pg,
     assert pg.sql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('msar', '__msar', 'mathesar_types')",
                   database=names[0]) == "0"
     assert recorded_versions(pg, env)[names[0]] == "0.0.0"
+    # Without msar, nothing tells which stored role may install it (as in Mathesar).
+    missing = run_script(releases[2], ["upgrade", "--database", names[0]], env)
+    assert missing.rc == 0 and missing.records[0]["result"] == "failed"
+    assert "schema msar is not installed there" in missing.records[0]["error"]
 
 
 def test_three_concurrent_runs_upgrade_each_database_exactly_once(pg, internal, releases):

@@ -124,13 +124,17 @@ def failure_reason(base, database, exc, secrets):
     kind = type(exc).__name__
     text = one_line(exc)
     if not text and kind == "NoConnectionAvailable":
-        text = "no stored role could connect and see schema msar"
+        text = "Mathesar has no stored connection to it"
         for role_map in base.UserDatabaseRoleMap.objects.filter(database=database).select_related("configured_role"):
             try:
-                with role_map.connection:
-                    pass
+                with role_map.connection as conn:
+                    installed = conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = 'msar'").fetchone()
             except Exception as e:
                 text = f"as role {role_map.configured_role.name}: {one_line(e)}"
+                break
+            if installed is None:
+                text = ("schema msar is not installed there, so the role to install it as is unknown; "
+                        "install it from Mathesar's UI with a role's password")
                 break
     elif not text and kind == "NoAdminConnectionAvailable":
         text = "Mathesar has no stored password for the role that owns schema msar"
