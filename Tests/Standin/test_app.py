@@ -1,5 +1,6 @@
 """The stand-in answers where mathesar-init touches Mathesar the way Mathesar
 does: its installer, its settings' defaults, uploads, "create new"."""
+import filecmp
 import re
 
 import pytest
@@ -73,6 +74,8 @@ def test_create_new_stores_an_encrypted_password_and_installs_the_sql(pg, intern
         client.complete_installation()
         result = client.call("databases.setup.create_new", database=sales)
         listed = client.call("databases.configured.list")
+        # The UI's "upgrade" button: re-installs as the stored owner of msar.
+        assert client.call("databases.upgrade_sql", database_id=result["database"]["id"]) is None
     assert result["database"]["last_confirmed_sql_version"] == "0.11.0"
     assert result["configured_role"]["name"] == "mathesar"
     assert result["server"]["host"] == "127.0.0.1" and result["server"]["port"] == pg.port
@@ -81,6 +84,16 @@ def test_create_new_stores_an_encrypted_password_and_installs_the_sql(pg, intern
     stored = pg.sql("SELECT password FROM mathesar_configuredrole WHERE name = 'mathesar'", database=env["POSTGRES_DB"])
     assert stored and INTERNAL_PASSWORD not in stored and stored.startswith("gAAAA")  # a Fernet token
     assert pg.sql("SELECT msar.sql_version()", database=sales) == "0.11.0"
-    assert pg.sql("SELECT count FROM __msar.install_count", database=sales) == "1"
+    assert pg.sql("SELECT count FROM __msar.install_count", database=sales) == "2"
     assert pg.sql("SELECT count(*) FROM pg_namespace WHERE nspname IN ('msar', '__msar', 'mathesar_types')",
                   database=sales) == "3"
+
+
+def test_releases_differ_only_in_version_and_sql(tmp):
+    one, two = make_release(tmp / "r1", 1), make_release(tmp / "r2", 2)
+    files = lambda root: sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files(one) == files(two)
+    differing = [f for f in files(one) if not filecmp.cmp(one / f, two / f, shallow=False)]
+    assert differing == ["db/sql/05_msar.sql", "mathesar/__init__.py"]
+    assert '__version__ = "0.10.0"' in (one / "mathesar/__init__.py").read_text()
+    assert '__version__ = "0.11.0"' in (two / "mathesar/__init__.py").read_text()

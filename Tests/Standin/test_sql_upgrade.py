@@ -168,3 +168,14 @@ def test_unusable_internal_database_exits_1_with_one_line(pg, internal, releases
         lines = run.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("mathesar_sql: ") and says in lines[0], run.stderr
         assert "wrong-pw-Qa1" not in run.stderr and INTERNAL_PASSWORD not in run.stderr
+
+
+def test_stored_passwords_only_decrypt_with_the_same_secret_key(pg, internal, releases):
+    env = internal()
+    db = unique("keyed")
+    make_databases(releases[1], env, [db])
+    replaced = run_script(releases[2], ["upgrade"], {**env, "SECRET_KEY": "another-key"})
+    assert replaced.rc == 0 and replaced.records[0]["result"] == "failed"
+    assert "password authentication failed" in replaced.records[0]["error"]
+    kept = run_script(releases[2], ["upgrade"], env)
+    assert [(r["database"], r["result"]) for r in kept.records] == [(db, "upgraded")]
