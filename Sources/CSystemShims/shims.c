@@ -9,13 +9,21 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+// RLIMIT_CORE as it was before msi_harden_process set its soft limit to 0;
+// msi_spawn puts it back for the duration of posix_spawn so that children
+// (the app above all) start with the limit the container was given.
+static struct rlimit saved_core_limit;
+static int core_limit_saved = 0;
 
 int msi_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
               const int stdio_fds[3], const char *cwd) {
@@ -57,7 +65,15 @@ int msi_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp
     }
     if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     if (rc == 0 && cwd != NULL) rc = posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    if (rc == 0) rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+    if (rc == 0) {
+        struct rlimit lowered;
+        if (core_limit_saved) {
+            getrlimit(RLIMIT_CORE, &lowered);
+            setrlimit(RLIMIT_CORE, &saved_core_limit);
+        }
+        rc = posix_spawn(pid, path, &actions, &attr, argv, envp);
+        if (core_limit_saved) setrlimit(RLIMIT_CORE, &lowered);
+    }
 
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
@@ -99,6 +115,112 @@ int msi_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroup
     if (setuid(uid) != 0) return errno;
     if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) return EPERM;
     return 0;
+}
+
+int msi_restrict_privilege_gain(void) {
+    // Drop every capability from the bounding set while root can (it needs
+    // CAP_SETPCAP): a setuid-root or file-capability program then grants
+    // nothing. Without CAP_SETPCAP this fails; no_new_privs below covers it.
+    for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+        (void)prctl(PR_CAPBSET_DROP, cap, 0, 0, 0);
+    }
+    return 0;
+}
+
+int msi_set_no_new_privs(void) {
+    return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+int msi_harden_process(void) {
+    int rc = 0;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) rc = errno;
+    struct rlimit current;
+    if (getrlimit(RLIMIT_CORE, &current) == 0) {
+        if (!core_limit_saved) {
+            saved_core_limit = current;
+            core_limit_saved = 1;
+        }
+        struct rlimit none = {0, current.rlim_max};
+        if (setrlimit(RLIMIT_CORE, &none) != 0 && rc == 0) rc = errno;
+    }
+    return rc;
+}
+
+int msi_get_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int msi_open_directory(int dirfd, const char *name) {
+    return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+// Removes `name` in `dirfd` and, for a directory, everything below it. Every
+// step is relative to a descriptor opened with O_NOFOLLOW, so a symbolic link
+// swapped in at any moment is removed, never followed.
+int msi_remove_tree_at(int dirfd, const char *name) {
+    if (unlinkat(dirfd, name, 0) == 0) return 0;
+    if (errno == ENOENT) return 0;
+    if (errno != EISDIR && errno != EPERM) return errno;
+    int fd = msi_open_directory(dirfd, name);
+    if (fd < 0) {
+        // Replaced by a non-directory since: try once more as a file.
+        if (errno == ENOTDIR || errno == ELOOP) return unlinkat(dirfd, name, 0) == 0 || errno == ENOENT ? 0 : errno;
+        return errno == ENOENT ? 0 : errno;
+    }
+    int failure = 0;
+    int listing = dup(fd);
+    DIR *dir = listing >= 0 ? fdopendir(listing) : NULL;
+    if (dir == NULL) {
+        failure = errno;
+        if (listing >= 0) close(listing);
+    } else {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+            int rc = msi_remove_tree_at(fd, entry->d_name);
+            if (rc != 0 && failure == 0) failure = rc;
+        }
+        closedir(dir);
+    }
+    close(fd);
+    if (unlinkat(dirfd, name, AT_REMOVEDIR) != 0 && errno != ENOENT && failure == 0) failure = errno;
+    return failure;
+}
+
+// Gives `name` in `dirfd` and everything below it to uid:gid, through
+// descriptors only. A symbolic link is changed itself (never followed); a
+// non-directory with other hard links is changed only when `shared_owner`
+// already owns it, so a link to a file from outside the tree is left alone.
+long msi_chown_tree_at(int dirfd, const char *name, uid_t uid, gid_t gid, uid_t shared_owner) {
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return 0;
+    long changed = 0;
+    if (!S_ISDIR(st.st_mode)) {
+        if (st.st_uid == uid && st.st_gid == gid) return 0;
+        if (!S_ISLNK(st.st_mode) && st.st_nlink > 1 && st.st_uid != shared_owner) return 0;
+        return fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) == 0 ? 1 : 0;
+    }
+    int fd = msi_open_directory(dirfd, name);
+    if (fd < 0) return 0;
+    if (fstat(fd, &st) == 0 && (st.st_uid != uid || st.st_gid != gid) && fchown(fd, uid, gid) == 0) changed++;
+    int listing = dup(fd);
+    DIR *dir = listing >= 0 ? fdopendir(listing) : NULL;
+    if (dir != NULL) {
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+            changed += msi_chown_tree_at(fd, entry->d_name, uid, gid, shared_owner);
+        }
+        closedir(dir);
+    } else if (listing >= 0) {
+        close(listing);
+    }
+    close(fd);
+    return changed;
+}
+
+int msi_rename_at(int dirfd, const char *from, const char *to) {
+    return renameat(dirfd, from, dirfd, to) == 0 ? 0 : errno;
 }
 
 int msi_getrandom(void *buffer, size_t length) {

@@ -5,4 +5,6 @@ import MathesarInit
 // dispatch_main(), which loses signals as PID 1. Signals are blocked and read
 // from a signalfd by the event loop on this thread.
 PrivilegeDrop.execIfRequested(CommandLine.arguments)
+// Not before: a trampoline must leave the app its core limit.
+PrivilegeDrop.keepMemoryPrivate()
 exit(MathesarInitMain.main(CommandLine.arguments))

@@ -330,9 +330,13 @@ def test_running_postmaster_on_the_directory_is_refused(bundled, volume):
 
 
 def test_unchanged_password_is_not_rewritten_and_a_changed_one_is(bundled, volume):
-    query = [PYTHON, "-c", "import os, psycopg; c = psycopg.connect(host=os.environ['POSTGRES_HOST'], port=os.environ['POSTGRES_PORT'], "
+    # The app's role may not read pg_authid (it is no superuser): the verifier is read
+    # as the bootstrap superuser over the private socket (the app runs as root here),
+    # after the app's own login with the password proved it works.
+    query = [PYTHON, "-c", "import os, psycopg; psycopg.connect(host=os.environ['POSTGRES_HOST'], port=os.environ['POSTGRES_PORT'], "
              "dbname=os.environ['POSTGRES_DB'], user=os.environ['POSTGRES_USER'], password=os.environ['POSTGRES_PASSWORD']); "
-             "print('verifier-salt=' + c.execute(\"SELECT split_part(rolpassword, '$', 2) FROM pg_authid WHERE rolname = current_user\").fetchone()[0])"]
+             "c = psycopg.connect(host=os.environ['MATHESAR_RUN_DIR'] + '/postgresql', port=os.environ['POSTGRES_PORT'], dbname='postgres', user='postgres'); "
+             "print('verifier-salt=' + c.execute(\"SELECT split_part(rolpassword, '$', 2) FROM pg_authid WHERE rolname = %s\", [os.environ['POSTGRES_USER']]).fetchone()[0])"]
 
     def salt(**extra):
         code, init = boot(bundled(**extra), *query)

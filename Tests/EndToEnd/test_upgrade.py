@@ -144,7 +144,13 @@ def test_link_mode_upgrades_and_the_old_cluster_is_disabled(volume, port):
 
 
 def test_upgrade_15_to_17_updates_extensions(volume, port):
-    code, init = boot(volume, PG15, "CREATE EXTENSION pg_stat_statements; " + WRITE, port)
+    # pg_stat_statements is not a trusted extension, and the app's role is no
+    # superuser: the bootstrap superuser creates it over the private socket.
+    as_superuser = ('"$MSI_PSQL" -h "$MATHESAR_RUN_DIR/postgresql" -p "$POSTGRES_PORT" -U postgres -d "$POSTGRES_DB" '
+                    '-v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_stat_statements" && ')
+    env = volume.env(MATHESAR_PG_BINDIR=PG15, MATHESAR_RESTART="never", POSTGRES_PORT=port, MSI_PSQL=PSQL, MSI_SQL=WRITE)
+    init = Init(["run", "--", "sh", "-c", as_superuser + APP[2]], env)
+    code = init.wait(120)
     assert code == 0, init.output
     code, init = boot(volume, PG17, READ + "; SELECT 'ext', extversion FROM pg_extension WHERE extname = 'pg_stat_statements'", port)
     assert code == 0, init.output
@@ -403,8 +409,12 @@ def test_adopts_a_pg_createcluster_volume_and_keeps_its_credentials(volume, port
     assert re.search(r"^# \(mathesar-init\) data_directory", copied, re.M)
     assert re.search(r"^# \(mathesar-init\) ssl = on", copied, re.M)  # its certificate is missing
     assert (etc / "15" / "mathesar" / "postgresql.conf").read_text().count("# (mathesar-init)") == 0
-    # Adopted once: the next boot is a plain start, here with the default app role.
-    init2 = start(volume, bindir, READ, port, binary=etc_wrapper, POSTGRES_DB="mathesar_django", **env)
+    # Adopted once: the next boot is a plain start, here with the default app role
+    # for mathesar-init. The data belongs to `postgres` (Mathesar's image connected
+    # as it), which the app's role, no superuser, may not read: the app keeps the
+    # image's credentials.
+    init2 = start(volume, bindir, READ, port, binary=etc_wrapper, MSI_USER="postgres", MSI_PASSWORD="mathesar",
+                  POSTGRES_DB="mathesar_django", **env)
     assert init2.wait(60) == 0, init2.output
     assert "adopted" not in init2.output
     assert_data_intact(init2, version)

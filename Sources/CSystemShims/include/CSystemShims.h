@@ -36,6 +36,39 @@ int msi_wtermsig(int status);
 /// Returns 0 or an errno.
 int msi_drop_privileges(uid_t uid, gid_t gid, const gid_t *groups, size_t ngroups);
 
+/// Drops every capability from the bounding set (needs CAP_SETPCAP; without
+/// it nothing changes). Call before giving up root. Returns 0.
+int msi_restrict_privilege_gain(void);
+
+/// prctl(PR_SET_NO_NEW_PRIVS, 1): execve never grants privileges again
+/// (setuid bits and file capabilities are ignored). Returns 0 or an errno.
+int msi_set_no_new_privs(void);
+
+/// Keeps this process's memory out of core dumps and away from ptrace by
+/// its own uid: PR_SET_DUMPABLE 0 and a soft RLIMIT_CORE of 0. The limit as it
+/// was is kept, and msi_spawn gives it back to children. Returns 0 or an errno.
+int msi_harden_process(void);
+
+/// prctl(PR_GET_DUMPABLE).
+int msi_get_dumpable(void);
+
+/// openat(dirfd, name, O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC): -1 (errno set)
+/// when `name` is a symbolic link or not a directory.
+int msi_open_directory(int dirfd, const char *name);
+
+/// `rm -rf` of `name` in `dirfd` through descriptors only: a symbolic link is
+/// removed, never followed, even when swapped in during the walk. Returns 0
+/// or the first errno.
+int msi_remove_tree_at(int dirfd, const char *name);
+
+/// `chown -R` of `name` in `dirfd` through descriptors only; symbolic links
+/// are changed themselves. A file with other hard links is changed only when
+/// `shared_owner` owns it. Returns how many entries were changed.
+long msi_chown_tree_at(int dirfd, const char *name, uid_t uid, gid_t gid, uid_t shared_owner);
+
+/// renameat(2) within one directory. Returns 0 or an errno.
+int msi_rename_at(int dirfd, const char *from, const char *to);
+
 /// getrandom(2) until `length` bytes are filled. Returns 0 or an errno.
 int msi_getrandom(void *buffer, size_t length);
 

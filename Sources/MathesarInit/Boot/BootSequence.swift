@@ -182,7 +182,7 @@ public final class BootSequence {
             appEnvironment = AppEnvironment.build(config: config, secrets: secrets, user: appUser)
             helper = DatabaseHelper(path: SelfExecutable.databaseHelperPath(), appEnvironment: appEnvironment,
                                     config: config, socketDirectory: server?.socketDirectory)
-            supervisor.attachStatusFile(StatusFile(runDirectory: config.runDirectory))
+            supervisor.attachStatusFile(StatusFile(runDirectory: config.runDirectory, redactor: logger.redactor, group: appUser?.gid))
             let made = generated.isEmpty ? "" : "; generated \(generated.joined(separator: " and ")) (kept in \(config.secretsDirectory))"
             return "\(config.dataDirectory) locked\(made)"
         } catch {
@@ -279,8 +279,9 @@ public final class BootSequence {
         case .success(let path): executable = path
         case .failure(let problem): throw fail(ExitCode.migrationFailed, "MATHESAR_MIGRATE_COMMAND: \(problem.message)")
         }
-        let spec = ProcessSpec(source: "migrate", executable: executable, arguments: command, environment: appEnvironment,
+        var spec = ProcessSpec(source: "migrate", executable: executable, arguments: command, environment: appEnvironment,
                                user: appUser, workingDirectory: nil)
+        spec.allowPrivilegeGain = config.appAllowSetuid
         let result = try supervisor.runTask(spec, forwardSignals: true)
         guard result.status.succeeded else {
             throw fail(ExitCode.migrationFailed, "MATHESAR_MIGRATE_COMMAND \(result.status); the app was not started. Its last lines:\n  " + result.lines.suffix(10).joined(separator: "\n  "))
@@ -301,11 +302,14 @@ public final class BootSequence {
         let command = config.appCommand!
         let environment = appEnvironment
         let user = appUser
+        let allowSetuid = config.appAllowSetuid
         supervisor.setLauncher(.app) { () throws(Failure) in
             switch CommandResolver.resolve(command[0], searchPath: environment["PATH"], user: user) {
             case .success(let path):
-                return ProcessSpec(source: "app", executable: path, arguments: command, environment: environment,
-                                   user: user, workingDirectory: nil, stdin: .inherit)
+                var spec = ProcessSpec(source: "app", executable: path, arguments: command, environment: environment,
+                                       user: user, workingDirectory: nil, stdin: .inherit)
+                spec.allowPrivilegeGain = allowSetuid
+                return spec
             case .failure(let problem):
                 throw Failure(problem.exitCode, "app command: \(problem.message)")
             }

@@ -25,8 +25,14 @@ public struct DatabaseHelper {
 
     public init(path: String, appEnvironment: [String: String], config: Configuration, socketDirectory: String?) {
         self.path = path
-        var env = appEnvironment
+        // The helper runs as root: nothing the app user controls may steer its
+        // libpq (~/.pgpass, ~/.pg_service.conf, ~/.postgresql/ in the app's HOME),
+        // nor a PG* variable; kept are PGDATA (the contract's) and PGSSL*
+        // (the operator's TLS files, which verify-full against an external server needs).
+        var env = appEnvironment.filter { !$0.key.hasPrefix("PG") || $0.key == "PGDATA" || $0.key.hasPrefix("PGSSL") }
         env["SECRET_KEY"] = nil
+        env["HOME"] = "/nonexistent"
+        env["PGPASSFILE"] = "/nonexistent/.pgpass"  // not /dev/null: libpq warns that it is not a plain file
         env[Variable.mode] = config.database.mode.rawValue
         if let socketDirectory { env[Variable.socketDirectory] = socketDirectory }
         self.environment = env

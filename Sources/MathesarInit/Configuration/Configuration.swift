@@ -69,6 +69,8 @@ public struct Configuration: Sendable {
     /// From the command line, else `MATHESAR_APP_COMMAND`; nil when neither.
     public var appCommand: [String]?
     public var appUser: String?
+    /// `MATHESAR_APP_ALLOW_SETUID`: the app and the migrate command may gain privileges at exec.
+    public var appAllowSetuid: Bool
     public var migrateCommand: [String]?
     public var schemaDirectory: String?
     public var schemaDatabases: [String]

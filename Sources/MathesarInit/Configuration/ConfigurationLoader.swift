@@ -11,6 +11,7 @@ public enum ConfigurationLoader {
         "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SCHEMA_DIR", "MATHESAR_SCHEMA_DATABASES", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
+        "MATHESAR_APP_ALLOW_SETUID",
     ]
 
     /// - Parameters:
@@ -95,6 +96,7 @@ public enum ConfigurationLoader {
         }
         let upgradeMode = env.choice("MATHESAR_PG_UPGRADE_MODE", default: UpgradeMode.auto)
         let keepOld = env.boolean("MATHESAR_PG_UPGRADE_KEEP_OLD", default: false)
+        let allowSetuid = env.boolean("MATHESAR_APP_ALLOW_SETUID", default: false)
 
         // The app and its supervision.
         // Validated even when arguments take precedence: every value is checked.
@@ -166,7 +168,7 @@ public enum ConfigurationLoader {
             secretKey: secretKey,
             dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory,
             pgBinDirectory: pgBin, pgOldBinDirectory: pgOldBin, upgradeMode: upgradeMode, keepOldCluster: keepOld,
-            appCommand: appCommand, appUser: appUser, migrateCommand: migrate,
+            appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate,
             schemaDirectory: schemaDirectory, schemaDatabases: schemaDatabases,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
             healthcheckURL: healthURL, logFormat: logFormat,

@@ -31,18 +31,20 @@ public final class Logger {
     /// tags and formats like its own lines, so that the log reads as one.
     public let relayed: Bool
     let sink: any LogSink
-    /// Secrets that must never reach a log line, replaced if they do.
-    private var secrets: [String] = []
+    /// Secrets that must never reach a log line, masked if they do; shared
+    /// with status.json so that what is stored is masked the same way.
+    public let redactor: Redactor
 
-    public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false) {
+    public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false, redactor: Redactor = Redactor()) {
         self.format = format
         self.sink = sink
         self.relayed = relayed
+        self.redactor = redactor
     }
 
-    /// Registers a secret value; any line containing it is masked.
+    /// Registers a secret value; see `Redactor` for the forms masked.
     public func redact(_ secret: String) {
-        if secret.count >= 4 && !secrets.contains(secret) { secrets.append(secret) }
+        redactor.add(secret)
     }
 
     public func info(_ message: String) { own(.info, message) }
@@ -73,10 +75,7 @@ public final class Logger {
     }
 
     func emit(source: String, level: LogLevel, message: String, toStderr: Bool) {
-        var message = message
-        for secret in secrets where message.contains(secret) {
-            message = message.replacingAll(secret, with: "<redacted>")
-        }
+        let message = redactor.mask(message)
         var out: String
         if relayed {
             out = (level == .warning || level == .error ? level.rawValue + ": " : "") + message + "\n"

@@ -26,6 +26,9 @@ public struct ProcessSpec: Sendable {
     public var workingDirectory: String?
     public var stdin: Stdin
     public var output: Output
+    /// With `user`: the program may gain privileges at exec (setuid bits, file
+    /// capabilities); off by default (see `PrivilegeDrop`).
+    public var allowPrivilegeGain = false
 
     public init(
         source: String, executable: String, arguments: [String], environment: [String: String],

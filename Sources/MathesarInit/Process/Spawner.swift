@@ -19,7 +19,8 @@ struct Spawner {
         var arguments = spec.arguments
         if let user = spec.user, isRoot, user.uid != 0 || user.gid != 0 {
             (executable, arguments) = PrivilegeDrop.wrap(
-                executable: spec.executable, arguments: spec.arguments, user: user, selfPath: selfPath)
+                executable: spec.executable, arguments: spec.arguments, user: user, selfPath: selfPath,
+                allowPrivilegeGain: spec.allowPrivilegeGain)
         }
 
         var stdio: [Int32] = [spec.stdin == .inherit ? 0 : -1, 1, 2]

@@ -2,13 +2,21 @@ import Glibc
 
 /// `$MATHESAR_RUN_DIR/status.json`: phase, pids, restart counts, last error;
 /// rewritten atomically (temporary file + rename) on every change, read by
-/// `healthcheck`.
+/// `healthcheck`. The last error often quotes a child's last lines, so it is
+/// masked like the log before it is stored, and the file is 0640: the
+/// owner's, and readable by the app's group (root's when there is no app user).
 public final class StatusFile {
+    public static let mode: mode_t = 0o640
     public let path: String
+    private let redactor: Redactor
+    private let group: gid_t?
     private var last: Snapshot?
 
-    public init(runDirectory: String) {
+    /// `group`: the app user's group, given the file when PID 1 is root.
+    public init(runDirectory: String, redactor: Redactor, group: gid_t?) {
         path = runDirectory + "/status.json"
+        self.redactor = redactor
+        self.group = group
     }
 
     public struct Snapshot: Equatable {
@@ -55,12 +63,17 @@ public final class StatusFile {
         // Compared before encoding: a forwarded signal changes nothing and costs nothing here.
         if snapshot == last { return true }
         last = snapshot
-        var object = snapshot.json()
+        var stored = snapshot
+        stored.lastError = snapshot.lastError.map(redactor.mask)
+        var object = stored.json()
         if case .object(var pairs) = object {
             pairs.append(("updated", .string(WallClock.timestamp())))
             object = .object(pairs)
         }
-        return AtomicFile.write(path: path, contents: Array((object.encoded() + "\n").utf8), mode: 0o644, durable: false) == nil
+        // Masked again once encoded: a secret JSON-escaped on the way is caught too.
+        let text = redactor.mask(object.encoded())
+        let owner = geteuid() == 0 ? group.map { (uid: uid_t(0), gid: $0) } : nil
+        return AtomicFile.write(path: path, contents: Array((text + "\n").utf8), mode: StatusFile.mode, durable: false, owner: owner) == nil
     }
 
     /// The status as written by a running PID 1 (for `healthcheck`).

@@ -26,29 +26,88 @@ public enum FileSystem {
         msi_rename_noreplace(from, to)
     }
 
-    /// `rm -rf` that never follows symlinks out of the tree. Returns false on a failure.
+    /// `rm -rf` that never follows symlinks out of the tree, even one swapped
+    /// in while it runs: every step is relative to a directory descriptor
+    /// opened with O_NOFOLLOW (PGDATA.N.old is removed while the upgraded
+    /// server, configured by `postgres`, already runs). Returns false on a failure.
     @discardableResult
     public static func removeTree(_ path: String) -> Bool {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return errno == ENOENT }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            var ok = true
-            for name in FileIO.list(path) ?? [] { ok = removeTree(path + "/" + name) && ok }
-            return rmdir(path) == 0 && ok
-        }
-        return unlink(path) == 0
+        guard let (parent, name) = openParent(of: path) else { return errno == ENOENT }
+        defer { close(parent) }
+        return msi_remove_tree_at(parent, name) == 0
     }
 
-    /// Gives a tree to `uid:gid`, touching only entries that need it; symlinks are changed, not followed.
+    /// Gives a tree to `uid:gid` through descriptors, touching only entries
+    /// that need it; symlinks are changed, not followed. A file with other
+    /// hard links is changed only when it belonged to the tree's owner: a
+    /// link to a root file planted by the old owner stays root's.
     public static func chownTree(_ path: String, uid: uid_t, gid: gid_t) -> Int {
-        var changed = 0
         var st = stat()
-        guard lstat(path, &st) == 0 else { return 0 }
-        if st.st_uid != uid || st.st_gid != gid, lchown(path, uid, gid) == 0 { changed += 1 }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            for name in FileIO.list(path) ?? [] { changed += chownTree(path + "/" + name, uid: uid, gid: gid) }
+        guard lstat(path, &st) == 0, let (parent, name) = openParent(of: path) else { return 0 }
+        defer { close(parent) }
+        return msi_chown_tree_at(parent, name, uid, gid, st.st_uid)
+    }
+
+    /// The directory holding `path` (its own path followed: it is the
+    /// operator's) and the last component, which callers act on relative to
+    /// it without following. Nil (errno set) when the parent cannot be opened.
+    public static func openParent(of path: String) -> (fd: Int32, name: String)? {
+        let name = baseName(path)
+        guard !name.isEmpty, name != ".", name != ".." else {
+            errno = EINVAL
+            return nil
         }
-        return changed
+        let fd = open(AtomicFile.parentDirectory(of: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? (fd, name) : nil
+    }
+
+    public static func baseName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// A regular file with exactly one link, opened relative to `directory`
+    /// without following a symbolic link, and read up to `limit` bytes. What
+    /// a less-privileged owner of the directory could have put there instead
+    /// (a link, a FIFO, a hard link to a file elsewhere) is refused.
+    public static func readPrivateFile(in directory: Int32, name: String, limit: Int) -> Result<(bytes: [UInt8], fd: Int32), FileIO.ReadError> {
+        let fd = openat(directory, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
+            if errno == ENOENT { return .failure(.missing) }
+            if errno == ELOOP { return .failure(.unreadable("it is a symbolic link, which mathesar-init does not follow")) }
+            return .failure(.unreadable(lastErrnoText()))
+        }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            let why = lastErrnoText()
+            close(fd)
+            return .failure(.unreadable(why))
+        }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            close(fd)
+            return .failure((st.st_mode & S_IFMT) == S_IFDIR ? .isDirectory : .unreadable("it is not a regular file (a FIFO, socket or device)"))
+        }
+        if st.st_nlink != 1 {
+            close(fd)
+            return .failure(.unreadable("it has \(st.st_nlink - 1) other hard link(s), possibly to a file outside the volume"))
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let why = lastErrnoText()
+                close(fd)
+                return .failure(.unreadable(why))
+            }
+            if n == 0 { return .success((bytes, fd)) }
+            bytes.append(contentsOf: chunk[0..<n])
+            if bytes.count > limit {
+                close(fd)
+                return .failure(.tooLarge)
+            }
+        }
     }
 
     /// Bytes used by a tree (for the upgrade's free-space check).

@@ -1,3 +1,4 @@
+import CSystemShims
 import Glibc
 
 /// The one volume, `$MATHESAR_DATA_DIR`: `postgres/`, `secrets/`, `media/` and
@@ -63,27 +64,39 @@ public enum DataVolume {
 
     /// A directory inside the volume owned by `owner` with `mode`: created if
     /// missing, owner and mode fixed when root. Refuses a symlink, which could
-    /// point outside the volume.
+    /// point outside the volume. The owner and mode are changed through a
+    /// descriptor opened with O_NOFOLLOW, so a link swapped in after the
+    /// check is refused too, never followed.
     public static func ownedDirectory(_ path: String, mode: mode_t, owner: UserIdentity?) throws(Failure) {
-        var st = stat()
-        if lstat(path, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFLNK {
+        guard let (parent, name) = FileSystem.openParent(of: path) else {
+            throw Failure(ExitCode.volumeUnusable, "cannot open the directory holding \(path): \(lastErrnoText()); \(writableAdvice(AtomicFile.parentDirectory(of: path)))")
+        }
+        defer { close(parent) }
+        if mkdirat(parent, name, mode) != 0 && errno != EEXIST {
+            throw Failure(ExitCode.volumeUnusable, "cannot create \(path): \(lastErrnoText()); \(writableAdvice(AtomicFile.parentDirectory(of: path)))")
+        }
+        let fd = msi_open_directory(parent, name)
+        guard fd >= 0 else {
+            let why = errno
+            var st = stat()
+            let kind = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mode & S_IFMT : 0
+            if kind == S_IFLNK {
                 throw Failure(ExitCode.volumeUnusable, "\(path) is a symbolic link; mathesar-init keeps its files inside the volume and does not follow it; remove the link")
             }
-            if (st.st_mode & S_IFMT) != S_IFDIR {
+            if why == ENOTDIR || (kind != 0 && kind != S_IFDIR) {
                 throw Failure(ExitCode.volumeUnusable, "\(path) exists but is not a directory; move it away")
             }
-        } else if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw Failure(ExitCode.volumeUnusable, "cannot create \(path): \(lastErrnoText()); \(writableAdvice(AtomicFile.parentDirectory(of: path)))")
-        } else {
-            _ = lstat(path, &st)
+            throw Failure(ExitCode.volumeUnusable, "cannot open \(path): \(errnoText(why))")
         }
+        defer { close(fd) }
+        var st = stat()
+        _ = fstat(fd, &st)
         if geteuid() == 0, let owner, st.st_uid != owner.uid || st.st_gid != owner.gid {
-            if chown(path, owner.uid, owner.gid) != 0 {
+            if fchown(fd, owner.uid, owner.gid) != 0 {
                 throw Failure(ExitCode.volumeUnusable, "cannot give \(path) to \(owner.name): \(lastErrnoText())")
             }
         }
-        if st.st_mode & 0o7777 != mode, chmod(path, mode) != 0, geteuid() == 0 {
+        if st.st_mode & 0o7777 != mode, fchmod(fd, mode) != 0, geteuid() == 0 {
             throw Failure(ExitCode.volumeUnusable, "cannot set mode \(String(mode, radix: 8)) on \(path): \(lastErrnoText())")
         }
     }

@@ -48,11 +48,20 @@ public struct SecretStore {
     }
 
     /// The persisted secret, generated on first use. Returns the value and whether it was generated.
+    /// The directory is the app user's: the file is read, and its owner and
+    /// mode fixed, through one descriptor opened without following a link,
+    /// and only when it is a regular file with no other hard link.
     public func resolve(_ name: String) throws(Failure) -> (value: String, generated: Bool) {
         try DataVolume.ownedDirectory(directory, mode: 0o700, owner: owner)
         let path = directory + "/" + name
-        switch FileIO.read(path, limit: 4096) {
-        case .success(let bytes):
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard dirfd >= 0 else {
+            throw Failure(ExitCode.volumeUnusable, "cannot open \(directory): \(lastErrnoText())")
+        }
+        defer { close(dirfd) }
+        switch FileSystem.readPrivateFile(in: dirfd, name: name, limit: 4096) {
+        case .success(let (bytes, fd)):
+            defer { close(fd) }
             var trimmed = bytes
             while trimmed.last == 0x0A || trimmed.last == 0x0D { trimmed.removeLast() }
             guard !trimmed.isEmpty, let text = String(validating: trimmed, as: UTF8.self), !text.contains("\n") else {
@@ -60,7 +69,7 @@ public struct SecretStore {
                 // it silently would, for secret_key, log every user out.
                 throw Failure(ExitCode.volumeUnusable, "the persisted secret \(path) is empty or not a single line of text; remove it to have a new one generated (for secret_key this signs every user out), or set the variable")
             }
-            fixOwnership(path)
+            fixOwnership(fd)
             return (text, false)
         case .failure(.missing):
             break
@@ -76,12 +85,12 @@ public struct SecretStore {
         return (value, true)
     }
 
-    private func fixOwnership(_ path: String) {
+    private func fixOwnership(_ fd: Int32) {
         guard geteuid() == 0, let owner else { return }
         var st = stat()
-        if lstat(path, &st) == 0, st.st_uid != owner.uid || st.st_mode & 0o777 != 0o600 {
-            _ = chown(path, owner.uid, owner.gid)
-            _ = chmod(path, 0o600)
+        if fstat(fd, &st) == 0, st.st_uid != owner.uid || st.st_mode & 0o777 != 0o600 {
+            _ = fchown(fd, owner.uid, owner.gid)
+            _ = fchmod(fd, 0o600)
         }
     }
 
