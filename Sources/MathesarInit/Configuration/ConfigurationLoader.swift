@@ -11,6 +11,8 @@ public enum ConfigurationLoader {
         "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SCHEMA_DIR", "MATHESAR_SCHEMA_DATABASES", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
+        "MEDIA_ROOT", "ALLOWED_HOSTS", "DOMAIN_NAME", "WEB_CONCURRENCY", "MATHESAR_LEGACY_SECRETS_DIR",
+        "MATHESAR_ALLOW_NEW_SECRET_KEY",
     ]
 
     /// - Parameters:
@@ -129,6 +131,8 @@ public enum ConfigurationLoader {
             env.problem("MATHESAR_HEALTHCHECK_URL", healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         }
         let logFormat = env.choice("MATHESAR_LOG_FORMAT", default: LogFormat.text)
+        let (app, appWarnings) = env.appSettings(dataDirectory: dataDirectory, cpus: CPUCount.detect(files: files))
+        warnings += appWarnings
 
         // Schema bundle.
         let schemaDirectory = env.path("MATHESAR_SCHEMA_DIR", default: nil, example: "/usr/share/mathesar/schema")
@@ -169,7 +173,7 @@ public enum ConfigurationLoader {
             appCommand: appCommand, appUser: appUser, migrateCommand: migrate,
             schemaDirectory: schemaDirectory, schemaDatabases: schemaDatabases,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
-            healthcheckURL: healthURL, logFormat: logFormat,
+            healthcheckURL: healthURL, logFormat: logFormat, app: app,
             environment: environment, entries: env.entries, warnings: warnings))
     }
 
