@@ -1,6 +1,9 @@
 """The bundled PostgreSQL (issue 4): a real PostgreSQL 15 started, stopped and
 killed by the real binary as PID 1."""
+import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -9,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import APPS, PYTHON, Init, PostgresServer, free_port
+from harness import APPS, INIT, PYTHON, Init, PostgresServer, free_port
+# Volumes made the way Mathesar's image makes them, shared with the upgrade tests.
+from test_upgrade import (MATHESAR_IMAGE_KEY, PG17, READ, assert_data_intact, etc_wrapper,  # noqa: F401 (a fixture)
+                          make_pg_createcluster_layout, start as upgrade_start)
 
 DB_APP = [PYTHON, str(APPS / "db_app.py")]
 
@@ -348,3 +354,107 @@ def test_unchanged_password_is_not_rewritten_and_a_changed_one_is(bundled, volum
     assert (volume.data / "secrets" / "postgres_password.scram").stat().st_mode & 0o777 == 0o600
     changed = salt(POSTGRES_PASSWORD="a-new-password")
     assert changed != first
+
+
+# --- the key of a volume that already holds data (no silent replacement) -----------
+
+def test_cluster_without_its_key_is_refused_before_anything_is_written(bundled, volume):
+    code, first = boot(bundled(ACTION="write", VALUE="row-1"))
+    assert code == 0, first.output
+    (volume.data / "secrets" / "secret_key").unlink()
+    shutil.rmtree(volume.run)  # a new container: only the volume is left
+    before = volume.snapshot()
+    code, init = boot(bundled(ACTION="read"))
+    assert code == 78, init.output
+    out = init.output
+    assert "SECRET_KEY is not set and no key was found" in out and str(volume.pgdata) in out
+    assert "/code/.secrets/secret_key.txt" in out and f"{volume.data}/secrets/secret_key" in out
+    assert "SECRET_KEY_FILE" in out and "MATHESAR_ALLOW_NEW_SECRET_KEY=true" in out and "nothing was written" in out
+    assert volume.snapshot() == before
+    check = subprocess.run([str(INIT), "check"], env=bundled(), capture_output=True, text=True, timeout=60)
+    assert check.returncode == 78 and "PROBLEM  SECRET_KEY:" in check.stdout, check.stdout
+    # The user accepts that the stored connections are lost: a new key, the data intact.
+    code, allowed = boot(bundled(ACTION="read", MATHESAR_ALLOW_NEW_SECRET_KEY="true"))
+    assert code == 0, allowed.output
+    assert "rows=row-1" in allowed.output and "generated secret_key" in allowed.output
+
+
+# --- volumes made the way Mathesar's image makes them (PostgreSQL 17, pg_createcluster) ---
+
+def test_mathesar_image_volume_boots_with_its_data_and_its_key(volume, etc_wrapper):
+    pgdata, etc = make_pg_createcluster_layout(volume.root, bindir=PG17, major=17)
+    port = free_port()
+    init = upgrade_start(volume, PG17, READ, port, binary=etc_wrapper, MSI_USER="postgres", MSI_PASSWORD="mathesar",
+                         POSTGRES_DB="mathesar_django", PGDATA=pgdata, MSI_TEST_ETC=etc,
+                         MATHESAR_LEGACY_SECRETS_DIR=volume.root / "code-secrets")
+    assert init.wait(120) == 0, init.output
+    assert_data_intact(init, 17)
+    assert "copied postgresql.conf, pg_hba.conf and pg_ident.conf from /etc/postgresql/17/mathesar" in init.output
+    assert f"using the key Mathesar's image kept in {volume.root}/code-secrets/secret_key.txt" in init.output
+    assert (volume.data / "secrets" / "secret_key").read_text() == MATHESAR_IMAGE_KEY + "\n"
+    assert MATHESAR_IMAGE_KEY not in init.output
+
+
+def test_mathesar_image_volume_without_its_etc_volume_is_refused_with_nothing_written(volume):
+    pgdata, _ = make_pg_createcluster_layout(volume.root, bindir=PG17, major=17)
+    before = volume.snapshot()
+    init = upgrade_start(volume, PG17, READ, free_port(), PGDATA=pgdata, MATHESAR_LEGACY_SECRETS_DIR=volume.root / "code-secrets")
+    assert init.wait(60) == 73, init.output
+    assert "no /etc/postgresql/17/*/postgresql.conf names it" in init.output
+    assert "mount that volume at /etc/postgresql" in init.output and "nothing was changed" in init.output
+    assert volume.snapshot() == before
+    assert not volume.data.exists() and not volume.run.exists()
+
+
+# --- PostgreSQL's multi-line messages ----------------------------------------------
+
+PSQL_APP = ["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" exec /usr/lib/postgresql/15/bin/psql -h "$POSTGRES_HOST" '
+                        '-p "$POSTGRES_PORT" -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "$MSI_SQL"']
+DUPLICATE = ("CREATE TABLE IF NOT EXISTS dup (id int PRIMARY KEY); INSERT INTO dup VALUES (1) ON CONFLICT DO NOTHING; "
+             "INSERT INTO dup VALUES (1)")
+
+
+def test_multi_line_server_message_stays_together(bundled):
+    code, init = boot(bundled(MSI_SQL=DUPLICATE), *PSQL_APP)
+    assert code == 1, init.output  # psql: the INSERT failed
+    lines = init.output.splitlines()
+    first = next(i for i, l in enumerate(lines) if l.startswith("postgres ") and "ERROR:  duplicate key value" in l)
+    assert re.fullmatch(r"postgres +\|   DETAIL:  Key \(id\)=\(1\) already exists\.", lines[first + 1]), lines[first:first + 3]
+    assert re.fullmatch(r"postgres +\|   STATEMENT:  CREATE TABLE .*INSERT INTO dup VALUES \(1\)", lines[first + 2]), lines[first:first + 3]
+
+
+def test_multi_line_server_message_in_json_keeps_the_level(bundled):
+    code, init = boot(bundled(MSI_SQL=DUPLICATE, MATHESAR_LOG_FORMAT="json"), *PSQL_APP)
+    assert code == 1, init.output
+    records = [json.loads(l) for l in init.output.splitlines() if l.startswith("{")]
+    postgres = [r for r in records if r["source"] == "postgres"]
+    first = next(i for i, r in enumerate(postgres) if "ERROR:  duplicate key value" in r["message"])
+    detail, statement = postgres[first + 1], postgres[first + 2]
+    assert detail == {**detail, "level": "error", "message": "DETAIL:  Key (id)=(1) already exists."}
+    assert statement["level"] == "error" and statement["message"].startswith("STATEMENT:  CREATE TABLE")
+
+
+# --- external mode: what the wait says ------------------------------------------------
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_external_wait_on_loopback_names_the_error_and_what_localhost_is(volume, host):
+    port = free_port()
+    env = volume.env(POSTGRES_HOST=host, POSTGRES_PORT=port, POSTGRES_PASSWORD="x", MATHESAR_DB_WAIT_TIMEOUT="2")
+    code, init = boot(env, "true")
+    assert code == 69, init.output
+    progress = [l for l in init.output.splitlines() if "waiting for PostgreSQL at" in l]
+    assert progress, init.output
+    for line in progress:
+        assert "last error:" in line and "Connection refused" in line
+        assert "is the container itself" in line and "host.docker.internal" in line and "compose" in line
+    final = next(l for l in init.output.splitlines() if "was not ready within 2 s" in l)
+    assert "Connection refused" in final and "is the container itself" in final
+
+
+def test_external_wait_on_another_host_names_the_error_without_the_localhost_hint(volume):
+    env = volume.env(POSTGRES_HOST="no-such-host.invalid", POSTGRES_PASSWORD="x", MATHESAR_DB_WAIT_TIMEOUT="2")
+    code, init = boot(env, "true")
+    assert code == 69, init.output
+    progress = [l for l in init.output.splitlines() if "waiting for PostgreSQL at" in l]
+    assert progress and all("last error:" in l for l in progress), init.output
+    assert "container itself" not in init.output

@@ -2,6 +2,8 @@
 import json
 import os
 import pwd
+import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -56,6 +58,11 @@ BAD_ENVIRONMENTS = [
     ({"MATHESAR_SCHEMA_DATABASES": "mysql://x/y"}, ["MATHESAR_SCHEMA_DATABASES"]),
     ({"POSTGRES_DB": "x" * 64}, ["POSTGRES_DB"]),
     ({"POSTGRES_USER": "a\tb"}, ["POSTGRES_USER"]),
+    ({"DOMAIN_NAME": "https://exa mple.com:99999/"}, ["DOMAIN_NAME"]),
+    ({"ALLOWED_HOSTS": "mathesar.example.com:8000"}, ["ALLOWED_HOSTS"]),
+    ({"MEDIA_ROOT": "media"}, ["MEDIA_ROOT"]),
+    ({"WEB_CONCURRENCY": "lots"}, ["WEB_CONCURRENCY"]),
+    ({"MATHESAR_ALLOW_NEW_SECRET_KEY": "maybe"}, ["MATHESAR_ALLOW_NEW_SECRET_KEY"]),
     # Several at once: all are reported.
     ({"MATHESAR_RESTART": "x", "POSTGRES_PORT": "0", "MATHESAR_LOG_FORMAT": "yaml"},
      ["MATHESAR_RESTART", "POSTGRES_PORT", "MATHESAR_LOG_FORMAT"]),
@@ -240,3 +247,171 @@ def test_check_on_a_bad_environment_lists_the_problems(volume):
     r = run(["check"], volume.env(MATHESAR_RESTART="sometimes", POSTGRES_PORT="-5"))
     assert r.returncode == 78
     assert "PROBLEM  MATHESAR_RESTART:" in r.stdout and "PROBLEM  POSTGRES_PORT:" in r.stdout
+
+
+def app_env_of(init):
+    return json.loads(next(l for l in init.output.splitlines() if "ENV=" in l).split("ENV=", 1)[1])
+
+
+# --- uploads, hosts, workers: what the app is told ------------------------------
+
+# Writes an upload into MEDIA_ROOT on the first boot, reads it back on the next.
+UPLOAD_APP = ["/usr/bin/python3", "-c", "import os, pathlib; m = pathlib.Path(os.environ['MEDIA_ROOT']); "
+              "f = m / 'imports' / 'table.csv'; print('MEDIA_ROOT=' + str(m), flush=True); "
+              "print('read: ' + f.read_text(), flush=True) if f.exists() else "
+              "(f.parent.mkdir(parents=True, exist_ok=True), f.write_text('id,name\\n1,one\\n'), print('wrote', flush=True))"]
+
+
+def test_uploads_land_in_the_volume_and_survive_a_new_container(external_env, volume):
+    env = external_env(MATHESAR_RESTART="never", MATHESAR_APP_USER="nobody")
+    first = Init(["run", "--", *UPLOAD_APP], env)
+    assert first.wait() == 0, first.output
+    assert f"MEDIA_ROOT={volume.data}/media" in first.output and "wrote" in first.output
+    upload = volume.data / "media" / "imports" / "table.csv"
+    assert upload.read_text() == "id,name\n1,one\n"
+    assert upload.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    # A new container on the same volume (nothing else survives: a fresh run directory).
+    shutil.rmtree(volume.run)
+    second = Init(["run", "--", *UPLOAD_APP], env)
+    assert second.wait() == 0, second.output
+    assert "read: id,name" in second.output
+
+
+def test_media_root_given_by_the_user_is_passed_as_given(external_env, tmp_path):
+    init = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never", MEDIA_ROOT=f"{tmp_path}/uploads/"))
+    assert init.wait() == 0, init.output
+    assert app_env_of(init)["MEDIA_ROOT"] == f"{tmp_path}/uploads/"
+
+
+def expected_cpus():
+    """The container's CPUs as the kernel states them: cgroup v2, then v1 quota, then the affinity mask."""
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            return min(len(os.sched_getaffinity(0)), -(-int(quota) // int(period)))
+    except FileNotFoundError:
+        try:
+            quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+            period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+            if quota > 0:
+                return min(len(os.sched_getaffinity(0)), -(-quota // period))
+        except FileNotFoundError:
+            pass
+    return len(os.sched_getaffinity(0))
+
+
+def test_app_gets_hosts_and_workers_only_where_the_user_did_not_say(external_env):
+    plain = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never"))
+    assert plain.wait() == 0, plain.output
+    env = app_env_of(plain)
+    assert "ALLOWED_HOSTS" not in env  # the app's own default applies
+    assert env["WEB_CONCURRENCY"] == str(2 * expected_cpus() + 1)
+
+    # Only one CPU for PID 1 (and so for the app): the default follows.
+    pinned = subprocess.run(["taskset", "-c", "0", str(INIT), "run", "--", *PRINT_ENV], capture_output=True, text=True,
+                            env=external_env(MATHESAR_RESTART="never"), timeout=60)
+    assert pinned.returncode == 0, pinned.stderr
+    pinned_env = json.loads(next(l for l in (pinned.stdout + pinned.stderr).splitlines() if "ENV=" in l).split("ENV=", 1)[1])
+    assert pinned_env["WEB_CONCURRENCY"] == "3"
+
+    domain = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never", WEB_CONCURRENCY="7",
+                                                          DOMAIN_NAME="https://mathesar.example.com:8443/"))
+    assert domain.wait() == 0, domain.output
+    env = app_env_of(domain)
+    assert env["ALLOWED_HOSTS"] == ".localhost, 127.0.0.1, [::1], mathesar.example.com"
+    assert env["WEB_CONCURRENCY"] == "7"
+
+    given = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never", ALLOWED_HOSTS="data.example.org",
+                                                         DOMAIN_NAME="data.example.org"))
+    assert given.wait() == 0, given.output
+    assert app_env_of(given)["ALLOWED_HOSTS"] == "data.example.org"
+
+
+def test_config_shows_the_new_settings_with_their_sources(volume):
+    env = volume.env(DOMAIN_NAME="mathesar.example.com", WEB_CONCURRENCY="4")
+    r = run(["config", "--format", "json"], env)
+    assert r.returncode == 0, r.stderr
+    settings = {s["variable"]: s for s in json.loads(r.stdout)["settings"]}
+    assert settings["MEDIA_ROOT"] == {"variable": "MEDIA_ROOT", "value": f"{volume.data}/media/", "source": "default"}
+    assert settings["ALLOWED_HOSTS"]["source"] == "generated"
+    assert settings["ALLOWED_HOSTS"]["value"].endswith("mathesar.example.com")
+    assert settings["DOMAIN_NAME"]["source"] == "env"
+    assert settings["WEB_CONCURRENCY"] == {"variable": "WEB_CONCURRENCY", "value": "4", "source": "env"}
+    assert settings["MATHESAR_LEGACY_SECRETS_DIR"] == {"variable": "MATHESAR_LEGACY_SECRETS_DIR", "value": "/code/.secrets", "source": "default"}
+    assert settings["MATHESAR_ALLOW_NEW_SECRET_KEY"]["value"] == "false"
+    default = {s["variable"]: s for s in json.loads(run(["config", "--format", "json"], volume.env()).stdout)["settings"]}
+    assert re.match(r"\d+ \(2 x \d+ CPUs \+ 1", default["WEB_CONCURRENCY"]["value"])
+
+
+# --- the key of a volume from Mathesar's image ---------------------------------
+
+def legacy_secrets(tmp_path, key="legacy-key-from-mathesars-image-0123456789!@#$%^&*(-_=+)"):
+    directory = tmp_path / "code-secrets"
+    directory.mkdir()
+    (directory / "secret_key.txt").write_text(key)
+    return directory, key
+
+
+def test_key_of_mathesars_image_is_used_and_kept_in_the_volume(external_env, volume, tmp_path):
+    directory, key = legacy_secrets(tmp_path)
+    first = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never", MATHESAR_LEGACY_SECRETS_DIR=directory))
+    assert first.wait() == 0, first.output
+    assert app_env_of(first)["SECRET_KEY"] == sha(key)
+    kept = volume.data / "secrets" / "secret_key"
+    assert kept.read_text() == key + "\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert f"using the key Mathesar's image kept in {directory}/secret_key.txt" in first.output
+    assert "generated secret_key" not in first.output and key not in first.output
+    # The next container has no /code/.secrets: the volume keeps the key.
+    shutil.rmtree(directory)
+    second = Init(["run", "--", *PRINT_ENV], external_env(MATHESAR_RESTART="never", MATHESAR_LEGACY_SECRETS_DIR=directory))
+    assert second.wait() == 0, second.output
+    assert app_env_of(second)["SECRET_KEY"] == sha(key)
+    assert "Mathesar's image" not in second.output
+
+
+def test_legacy_key_behind_a_symlink_is_refused_untouched(external_env, volume, tmp_path):
+    directory = tmp_path / "code-secrets"
+    directory.mkdir()
+    (directory / "secret_key.txt").symlink_to("/etc/hostname")
+    init = Init(["run", "--", "true"], external_env(MATHESAR_LEGACY_SECRETS_DIR=directory))
+    assert init.wait() == 78, init.output
+    assert "symbolic link" in init.output and "secret_key.txt" in init.output
+    assert not volume.data.exists()
+
+
+# --- a data directory that is not a volume ---------------------------------------
+
+@pytest.fixture
+def tmpfs_data(volume):
+    volume.data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(volume.data)], check=True)
+    yield volume.data
+    subprocess.run(["umount", str(volume.data)], check=True)
+
+
+NOT_A_VOLUME = "is not a mount of its own"
+
+
+def test_data_directory_on_the_root_filesystem_is_warned_about(external_env, volume):
+    init = Init(["run", "--", "true"], external_env(MATHESAR_RESTART="never"))
+    assert init.wait() == 0, init.output
+    line = next(l for l in init.output.splitlines() if NOT_A_VOLUME in l)
+    assert f"MATHESAR_DATA_DIR={volume.data}" in line and "warning:" in line and "Mount a volume there" in line
+    # External mode, no SECRET_KEY: the key would change with every container.
+    assert "replicas must share one key" in line and "SECRET_KEY_FILE" in line
+    check = run(["check"], external_env())
+    assert NOT_A_VOLUME in check.stdout and "replicas must share one key" in check.stdout
+    # With SECRET_KEY set, only the loss of what the directory holds is left to say.
+    given = Init(["run", "--", "true"], external_env(MATHESAR_RESTART="never", SECRET_KEY="shared-key-of-all-replicas"))
+    assert given.wait() == 0
+    assert NOT_A_VOLUME in given.output and "replicas" not in given.output
+
+
+def test_data_directory_on_a_mount_of_its_own_is_not_warned_about(external_env, tmpfs_data):
+    init = Init(["run", "--", "true"], external_env(MATHESAR_RESTART="never"))
+    assert init.wait() == 0, init.output
+    assert NOT_A_VOLUME not in init.output
+    check = run(["check"], external_env())
+    assert check.returncode == 0, check.stdout
+    assert NOT_A_VOLUME not in check.stdout

@@ -345,39 +345,46 @@ def as_postgres(*cmd, **kw):
                           check=True, capture_output=True, text=True, **kw)
 
 
-def make_pg_createcluster_layout(root):
-    """What Mathesar's image left: `pg_createcluster -d PGDATA 15 mathesar`, then
+def make_pg_createcluster_layout(root, bindir=PG15, major=15):
+    """What Mathesar's image left: `pg_createcluster -d PGDATA MAJOR mathesar`, then
     ALTER USER postgres PASSWORD 'mathesar' and CREATE DATABASE mathesar_django,
-    with the configuration in /etc/postgresql/15/mathesar (here under root/etc)."""
+    with the configuration in /etc/postgresql/MAJOR/mathesar (here under root/etc)
+    and its key in /code/.secrets/secret_key.txt (here root/code-secrets)."""
     pgdata = root / "pg" / "mathesar"
-    etc = root / "etc" / "15" / "mathesar"
+    etc = root / "etc" / str(major) / "mathesar"
     sock = root / "sock"
     for d in (pgdata.parent, etc, sock):
         d.mkdir(parents=True)
         shutil.chown(d, "postgres", "postgres")
-    as_postgres(PG15 / "initdb", "-D", pgdata, "--auth-local", "peer", "--auth-host", "scram-sha-256",
+    as_postgres(bindir / "initdb", "-D", pgdata, "--auth-local", "peer", "--auth-host", "scram-sha-256",
                 "--encoding", "UTF8", "--locale", "C.UTF-8", "-N")
     port = free_port()
-    as_postgres(PG15 / "pg_ctl", "-D", pgdata, "-w", "-l", root / "pg" / "log", "start",
+    as_postgres(bindir / "pg_ctl", "-D", pgdata, "-w", "-l", root / "pg" / "log", "start",
                 "-o", f"-c listen_addresses='' -c port={port} -c unix_socket_directories={sock}")
     try:
         for sql in ["ALTER USER postgres PASSWORD 'mathesar'", "CREATE DATABASE mathesar_django"]:
             as_postgres(PSQL, "-h", sock, "-p", port, "-v", "ON_ERROR_STOP=1", "-c", sql)
         as_postgres(PSQL, "-h", sock, "-p", port, "-d", "mathesar_django", "-v", "ON_ERROR_STOP=1", "-c", WRITE)
     finally:
-        as_postgres(PG15 / "pg_ctl", "-D", pgdata, "-w", "-m", "fast", "stop")
+        as_postgres(bindir / "pg_ctl", "-D", pgdata, "-w", "-m", "fast", "stop")
     for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
         shutil.move(pgdata / name, etc / name)
     (etc / "conf.d").mkdir()
     with open(etc / "postgresql.conf", "a") as f:
         f.write(f"data_directory = '{pgdata}'\nhba_file = '{etc}/pg_hba.conf'\nident_file = '{etc}/pg_ident.conf'\n"
-                f"external_pid_file = '/var/run/postgresql/15-mathesar.pid'\nport = 5432\n"
-                f"unix_socket_directories = '/var/run/postgresql'\ncluster_name = '15/mathesar'\n"
+                f"external_pid_file = '/var/run/postgresql/{major}-mathesar.pid'\nport = 5432\n"
+                f"unix_socket_directories = '/var/run/postgresql'\ncluster_name = '{major}/mathesar'\n"
                 f"ssl = on\nssl_cert_file = '/etc/ssl/certs/ssl-cert-snakeoil-missing.pem'\n"
                 f"include_dir = 'conf.d'\n")
     for p in [etc, *etc.rglob("*")]:
         shutil.chown(p, "postgres", "postgres")
+    secrets = root / "code-secrets"
+    secrets.mkdir()
+    (secrets / "secret_key.txt").write_text(MATHESAR_IMAGE_KEY)
     return pgdata, root / "etc"
+
+
+MATHESAR_IMAGE_KEY = "key-mathesars-image-made-0123456789-!@#%^&*(-_=+)"
 
 
 @pytest.fixture
@@ -395,7 +402,7 @@ def etc_wrapper(tmp_path):
 @pytest.mark.parametrize("bindir,version", [(PG15, 15), (PG16, 16)], ids=["same-version", "with-upgrade"])
 def test_adopts_a_pg_createcluster_volume_and_keeps_its_credentials(volume, port, etc_wrapper, bindir, version):
     pgdata, etc = make_pg_createcluster_layout(volume.root)
-    env = dict(PGDATA=pgdata, MSI_TEST_ETC=etc)
+    env = dict(PGDATA=pgdata, MSI_TEST_ETC=etc, MATHESAR_LEGACY_SECRETS_DIR=volume.root / "code-secrets")
     # The app connects with the credentials Mathesar's image set (mathesar-init is not told them).
     init = start(volume, bindir, READ, port, binary=etc_wrapper, MSI_USER="postgres", MSI_PASSWORD="mathesar",
                  POSTGRES_DB="mathesar_django", **env)

@@ -403,3 +403,144 @@ func rejectsBadEnvironmentNamingEachVariable(_ bad: BadEnvironment) throws {
     #expect(lines.first { $0.hasPrefix("SECRET_KEY ") }?.hasSuffix("[generated, kept in the volume]") == true)
     #expect(lines.first { $0.hasPrefix("POSTGRES_PASSWORD ") }?.hasSuffix("[generated at first boot]") == true)
 }
+
+// MARK: what the app is told: uploads, hosts, workers, the legacy key
+
+@Test func passesMediaRootInTheVolumeUnlessGiven() throws {
+    let config = try load(["MATHESAR_DATA_DIR": "/data"]).get()
+    #expect(config.app.mediaRoot == "/data/media/")
+    #expect(entry(config, "MEDIA_ROOT") == ConfigEntry(variable: "MEDIA_ROOT", value: "/data/media/", source: .defaultValue))
+    let given = try load(["MEDIA_ROOT": "/srv/uploads/"]).get()
+    #expect(given.app.mediaRoot == "/srv/uploads/")
+    #expect(entry(given, "MEDIA_ROOT")?.source == .environment)
+    guard case .failure(let error) = load(["MEDIA_ROOT": "relative/media"]) else { Issue.record("relative MEDIA_ROOT accepted"); return }
+    #expect(error.problems.map(\.variable) == ["MEDIA_ROOT"])
+}
+
+@Test func allowedHostsPassesNothingUnlessDomainNameIsSet() throws {
+    let plain = try load([:]).get()
+    #expect(plain.app.allowedHostsToPass == nil)
+    #expect(plain.app.allowedHosts == [".localhost", "127.0.0.1", "[::1]"])
+    #expect(entry(plain, "ALLOWED_HOSTS")?.source == .defaultValue)
+
+    let domain = try load(["DOMAIN_NAME": "https://Mathesar.Example.com:8443/some/path"]).get()
+    #expect(domain.app.domainHosts == ["mathesar.example.com"])
+    #expect(domain.app.allowedHostsToPass == ".localhost, 127.0.0.1, [::1], mathesar.example.com")
+    #expect(entry(domain, "ALLOWED_HOSTS")?.source == .generated)
+
+    let hostPort = try load(["DOMAIN_NAME": "data.example.org:8000"]).get()
+    #expect(hostPort.app.domainHosts == ["data.example.org"])
+    let several = try load(["DOMAIN_NAME": "a.example.com, http://b.example.com [2001:db8::1]:80"]).get()
+    #expect(several.app.domainHosts == ["a.example.com", "b.example.com", "[2001:db8::1]"])
+
+    // The user's ALLOWED_HOSTS is theirs: passed as given (it is in the environment), DOMAIN_NAME not added.
+    let given = try load(["ALLOWED_HOSTS": "mathesar.example.com", "DOMAIN_NAME": "other.example.com"]).get()
+    #expect(given.app.allowedHostsToPass == nil)
+    #expect(given.app.allowedHosts == ["mathesar.example.com"])
+    #expect(given.warnings.contains { $0.contains("other.example.com") && $0.contains("ALLOWED_HOSTS") })
+}
+
+@Test(arguments: [
+    ("DOMAIN_NAME", "ftp://example.com"), ("DOMAIN_NAME", "example.com:http"), ("DOMAIN_NAME", "exa mple!.com"),
+    ("DOMAIN_NAME", "user@example.com"), ("DOMAIN_NAME", "2001:db8::1"), ("DOMAIN_NAME", "[2001:db8::1"),
+    ("DOMAIN_NAME", "example.com:70000"), ("DOMAIN_NAME", "-bad-.example.com"),
+    ("ALLOWED_HOSTS", "https://example.com"), ("ALLOWED_HOSTS", "example.com:8000"), ("ALLOWED_HOSTS", " , "),
+    ("WEB_CONCURRENCY", "many"), ("WEB_CONCURRENCY", "0"),
+    ("MATHESAR_ALLOW_NEW_SECRET_KEY", "perhaps"), ("MATHESAR_LEGACY_SECRETS_DIR", "code/.secrets"),
+])
+func refusesBadAppSettings(_ variable: String, _ value: String) {
+    guard case .failure(let error) = load([variable: value]) else {
+        Issue.record("\(variable)=\(value) accepted")
+        return
+    }
+    #expect(error.problems.map(\.variable) == [variable])
+    #expect(error.description.contains(variable))
+}
+
+@Test func healthcheckSendsAHostTheAppAccepts() {
+    let appDefault = AllowedHosts.appDefault
+    #expect(AllowedHosts.healthcheckHost(urlHost: "127.0.0.1", allowed: appDefault) == "127.0.0.1")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "127.0.0.1", allowed: [".example.com", "mathesar.example.org"]) == "example.com")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "127.0.0.1", allowed: ["*"]) == "127.0.0.1")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "127.0.0.1", allowed: ["*", "x.example.com"]) == "127.0.0.1")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "127.0.0.1", allowed: ["mathesar.example.com", "127.0.0.1"]) == "127.0.0.1")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "::1", allowed: appDefault) == "[::1]")
+    #expect(AllowedHosts.healthcheckHost(urlHost: "localhost", allowed: appDefault) == "localhost")
+    #expect(AllowedHosts.matches("app.example.com", pattern: ".example.com"))
+    #expect(AllowedHosts.matches("example.com", pattern: ".example.com"))
+    #expect(!AllowedHosts.matches("badexample.com", pattern: ".example.com"))
+}
+
+@Test func parsesTheCgroupCPULimit() {
+    #expect(CPUCount.fromCPUMax("max 100000\n") == nil)
+    #expect(CPUCount.fromCPUMax("200000 100000\n") == 2)
+    #expect(CPUCount.fromCPUMax("150000 100000") == 2)  // 1.5 CPUs: rounded up
+    #expect(CPUCount.fromCPUMax("50000 100000") == 1)
+    #expect(CPUCount.fromCPUMax("") == nil)
+    #expect(CPUCount.fromCPUMax("garbage") == nil)
+    #expect(CPUCount.fromQuota(-1, period: 100000) == nil)
+    #expect(CPUCount.fromQuota(300000, period: 100000) == 3)
+    #expect(CPUCount.effective(cgroupLimit: 2, limitOrigin: "cpu.max", host: 16) == CPUCount(count: 2, origin: "the cgroup limit cpu.max"))
+    #expect(CPUCount.effective(cgroupLimit: nil, limitOrigin: "cpu.max", host: 4).count == 4)
+    #expect(CPUCount.effective(cgroupLimit: 8, limitOrigin: "cpu.max", host: 4).count == 4)  // never more than the host has
+    #expect(CPUCount.effective(cgroupLimit: 2, limitOrigin: "cpu.max", host: 16).webConcurrency == 5)
+    #expect(CPUCount.allowedCPUs(status: "Name:\tx\nCpus_allowed:\tff,0000000f\nCpus_allowed_list:\t0-3\n") == 12)
+}
+
+private func files(cpuMax: String?) -> FileReader {
+    FileReader(read: { path in
+        if path == CPUCount.cgroupV2File, let cpuMax { return .success(Array(cpuMax.utf8)) }
+        return .failure(.missing)
+    }, list: { _ in nil })
+}
+
+@Test func webConcurrencyDefaultsToTwiceTheCPUsPlusOne() throws {
+    let limited = try ConfigurationLoader.load(environment: [:], files: files(cpuMax: "100000 100000\n")).get()
+    #expect(limited.app.webConcurrencyToPass == "3")
+    #expect(entry(limited, "WEB_CONCURRENCY")?.value.hasPrefix("3 (2 x 1 CPUs + 1") == true)
+    // No cgroup file: the CPUs this process may use.
+    let host = CPUCount.hostCount()
+    let unlimited = try ConfigurationLoader.load(environment: [:], files: files(cpuMax: nil)).get()
+    #expect(unlimited.app.webConcurrencyToPass == String(2 * host + 1))
+    let unlimitedMax = try ConfigurationLoader.load(environment: [:], files: files(cpuMax: "max 100000\n")).get()
+    #expect(unlimitedMax.app.webConcurrencyToPass == String(2 * host + 1))
+    // The user's own value is passed as given.
+    let given = try load(["WEB_CONCURRENCY": "7"]).get()
+    #expect(given.app.webConcurrencyToPass == nil)
+    #expect(entry(given, "WEB_CONCURRENCY") == ConfigEntry(variable: "WEB_CONCURRENCY", value: "7", source: .environment))
+}
+
+@Test func legacyKeySettingsHaveDefaults() throws {
+    let config = try load([:]).get()
+    #expect(config.app.legacySecretsDirectory == "/code/.secrets")
+    #expect(config.app.allowNewSecretKey == false)
+    let set = try load(["MATHESAR_LEGACY_SECRETS_DIR": "/old/.secrets/", "MATHESAR_ALLOW_NEW_SECRET_KEY": "true"]).get()
+    #expect(set.app.legacySecretsDirectory == "/old/.secrets")
+    #expect(set.app.allowNewSecretKey)
+    #expect(!config.warnings.contains { $0.contains("MATHESAR_LEGACY_SECRETS_DIR") })
+}
+
+// MARK: PostgreSQL's multi-line messages
+
+@Test func keepsAServerMessageTogether() {
+    var lines = ServerMessageLines()
+    let p = "2026-12-01 10:00:39.254 UTC [9710] "
+    #expect(lines.classify(p + "ERROR:  duplicate key value violates unique constraint \"t_pkey\"") == (.error, nil))
+    #expect(lines.classify(p + "DETAIL:  Key (a)=(1) already exists.") == (.error, "DETAIL:  Key (a)=(1) already exists."))
+    #expect(lines.classify(p + "STATEMENT:  select 1 +") == (.error, "STATEMENT:  select 1 +"))
+    #expect(lines.classify("\t\t  nosuch") == (.error, "\t\t  nosuch"))
+    // The next message starts fresh; a DETAIL of another backend is not taken as this one's.
+    #expect(lines.classify(p + "LOG:  checkpoint starting: time") == (.info, nil))
+    #expect(lines.classify("2026-12-01 10:00:40.000 UTC [9999] DETAIL:  other") == (nil, nil))
+    #expect(lines.classify(p + "WARNING:  something") == (.warning, nil))
+    #expect(lines.classify(p + "HINT:  do this") == (.warning, "HINT:  do this"))
+    // Without log_line_prefix, and with Debian's user@database prefix.
+    #expect(lines.classify("FATAL:  role \"x\" does not exist") == (.error, nil))
+    #expect(lines.classify("HINT:  create it") == (.error, "HINT:  create it"))
+    let debian = "2026-12-01 10:00:39.254 UTC [12] mathesar@mathesar_django "
+    #expect(lines.classify(debian + "ERROR:  relation \"x\" does not exist at character 15") == (.error, nil))
+    #expect(lines.classify(debian + "STATEMENT:  select * from x") == (.error, "STATEMENT:  select * from x"))
+    // Anything else is not part of a message.
+    #expect(lines.classify("some other output") == (nil, nil))
+    #expect(lines.classify("\tindented, but no message before") == (nil, nil))
+}

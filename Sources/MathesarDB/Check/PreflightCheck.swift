@@ -73,6 +73,14 @@ struct PreflightCheck {
             let persisted = secretFiles.map { "\($0.variable) \(ConfigCommand.generatedSecretSource(kept: kept.contains($0.variable)))" }
             ok("secrets", (persisted + (secretFiles.count < 2 ? ["the rest from the environment"] : [])).joined(separator: "; "))
         }
+        if let warning = DataDirectoryMount.warning(config: config) { ok("warning", warning) }
+        var clusterExists = false
+        if config.database.mode == .bundled, case .cluster = ClusterDirectory.classify(config.pgdata) { clusterExists = true }
+        switch SecretKeySource.decide(config: config, clusterExists: clusterExists) {
+        case .failure(let failure): problem("SECRET_KEY", failure.message, failure.code)
+        case .success(.legacy(let path, _)): ok("SECRET_KEY", "taken from \(path) (Mathesar's image) at the next boot and copied into the volume")
+        case .success: break
+        }
         if let why = DataVolume.inspect(config.runDirectory) { problem("run directory", why, ExitCode.volumeUnusable) }
         else { ok("run directory", config.runDirectory) }
 

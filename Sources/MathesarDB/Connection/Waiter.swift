@@ -8,6 +8,8 @@ struct Waiter {
     var initialDelay = 0.005
     var maxDelay: Double
     var progressEvery = 5.0
+    /// When the first progress line comes; `progressEvery` when nil.
+    var firstProgress: Double? = nil
 
     enum Outcome: Equatable {
         case ready
@@ -19,7 +21,7 @@ struct Waiter {
     func wait(for parameters: ConnectionParameters, timeout: Double?, progress: (PingResult, Double) -> Void) -> Outcome {
         let start = Instant.now()
         var delay = initialDelay
-        var nextProgress = progressEvery
+        var nextProgress = firstProgress ?? progressEvery
         while true {
             let result = PostgresConnection.ping(parameters)
             switch result {
@@ -31,7 +33,7 @@ struct Waiter {
             if let timeout, elapsed >= timeout { return .timedOut(last: result) }
             if elapsed >= nextProgress {
                 progress(result, elapsed)
-                nextProgress += progressEvery
+                nextProgress = (elapsed / progressEvery).rounded(.down) * progressEvery + progressEvery
             }
             var pause = delay
             if let timeout { pause = min(pause, max(0.001, timeout - elapsed)) }

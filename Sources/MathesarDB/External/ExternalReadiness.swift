@@ -29,9 +29,11 @@ struct ExternalDatabaseCheck {
     func run(waitTimeout: Double, progress: (String) -> Void) -> Result<[String], Failure> {
         let params = server.appParameters()
         let where_ = "\(db.host!):\(db.port)"
-        let outcome = Waiter(maxDelay: 1).wait(for: params, timeout: waitTimeout) { result, elapsed in
+        // The first progress line comes after a second, so that even a short MATHESAR_DB_WAIT_TIMEOUT says why it waits.
+        let outcome = Waiter(maxDelay: 1, firstProgress: 1).wait(for: params, timeout: waitTimeout) { result, elapsed in
             let state = result == .rejecting ? "it answers but rejects connections (starting up?)" : "no answer yet"
-            progress("waiting for PostgreSQL at \(where_) (POSTGRES_HOST, POSTGRES_PORT): \(state); \(Int(elapsed)) s of \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT)")
+            let why = lastError(params)
+            progress("waiting for PostgreSQL at \(where_) (POSTGRES_HOST, POSTGRES_PORT): \(state)\(why.map { " (last error: \($0))" } ?? ""); \(Int(elapsed)) s of \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT)\(loopbackHint(why).map { ". " + $0 } ?? "")")
         }
         switch outcome {
         case .ready: break
@@ -40,12 +42,10 @@ struct ExternalDatabaseCheck {
         case .timedOut(let last):
             var state = last == .rejecting ? "it answered but kept rejecting connections" : "it never answered"
             // PQping says only "no response"; a connection attempt says why (refused, DNS, TLS ...).
-            do {
-                _ = try PostgresConnection.connect(params)
-            } catch {
-                state += " (last error: \(error.message))"
-            }
-            return .failure(Failure(ExitCode.databaseUnavailable, "PostgreSQL at \(where_) was not ready within \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT): \(state). Check POSTGRES_HOST and POSTGRES_PORT, that the server runs and that this container can reach it, or raise MATHESAR_DB_WAIT_TIMEOUT"))
+            let why = lastError(params)
+            if let why { state += " (last error: \(why))" }
+            let advice = loopbackHint(why) ?? "Check POSTGRES_HOST and POSTGRES_PORT, that the server runs and that this container can reach it, or raise MATHESAR_DB_WAIT_TIMEOUT"
+            return .failure(Failure(ExitCode.databaseUnavailable, "PostgreSQL at \(where_) was not ready within \(Int(waitTimeout)) s (MATHESAR_DB_WAIT_TIMEOUT): \(state). \(advice)"))
         }
         do {
             let connection = try PostgresConnection.connect(params)
@@ -53,6 +53,35 @@ struct ExternalDatabaseCheck {
         } catch {
             return connectFailed(error)
         }
+    }
+
+    /// Why a connection fails now, as one line (libpq's message spans several), or nil when it succeeds.
+    private func lastError(_ params: ConnectionParameters) -> String? {
+        do {
+            _ = try PostgresConnection.connect(params)
+            return nil
+        } catch {
+            return error.message.split(whereSeparator: { $0 == "\n" }).map { String($0.drop { $0 == " " || $0 == "\t" }) }
+                .filter { !$0.isEmpty }.joined(separator: "; ")
+        }
+    }
+
+    /// For a loopback POSTGRES_HOST where nothing listens: inside a container
+    /// that is the container itself, not the machine it runs on.
+    func loopbackHint(_ error: String?) -> String? {
+        guard let host = db.host, ExternalDatabaseCheck.isLoopback(host),
+              let error, error.contains("Connection refused") || error.contains("Cannot assign requested address") else { return nil }
+        let inContainer = FileIO.exists("/.dockerenv") || FileIO.exists("/run/.containerenv")
+        return "Nothing listens on \(host):\(db.port) \(inContainer ? "in this container" : "here")"
+            + (inContainer ? ", and inside a container " : "; if this runs in a container, note that inside it ")
+            + "\(host) is the container itself, not the machine it runs on. Set POSTGRES_HOST to where the database runs: "
+            + "the host machine's name or address (host.docker.internal with Docker Desktop; on Linux add --add-host=host.docker.internal:host-gateway), "
+            + "or the database's service name in a compose file (e.g. POSTGRES_HOST=db); or unset POSTGRES_HOST to use the bundled PostgreSQL"
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.lowercased()
+        return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h == "[::1]" || h.hasPrefix("127.")
     }
 
     private func connectFailed(_ error: PostgresError) -> Result<[String], Failure> {

@@ -6,6 +6,8 @@ import MathesarInit
 struct HTTPProbe {
     let url: HealthURL
     let timeout: Double
+    /// The Host header's name (without port); the URL's host when nil.
+    var hostHeader: String? = nil
 
     enum Outcome: Equatable {
         case status(Int)
@@ -38,7 +40,7 @@ struct HTTPProbe {
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
             guard soError == 0 else { lastError = "connect to \(url.host):\(url.port): \(errnoText(soError))"; continue }
-            let hostHeader = url.host.contains(":") ? "[\(url.host)]" : url.host
+            let hostHeader = self.hostHeader ?? (url.host.contains(":") ? "[\(url.host)]" : url.host)
             let request = "GET \(url.path) HTTP/1.1\r\nHost: \(hostHeader):\(url.port)\r\nUser-Agent: mathesar-init-healthcheck\r\nAccept: */*\r\nConnection: close\r\n\r\n"
             guard FileIO.writeAll(fd, Array(request.utf8)) else { lastError = "sending the request failed: \(lastErrnoText())"; continue }
             var received: [UInt8] = []

@@ -34,10 +34,15 @@ struct HealthCheck {
         guard let url = HealthURL.parse(config.healthcheckURL) else {
             return (false, "unhealthy: MATHESAR_HEALTHCHECK_URL is not a valid http:// URL")
         }
-        switch HTTPProbe(url: url, timeout: 3).get() {
+        // The app refuses Host headers outside ALLOWED_HOSTS (400): send one it accepts.
+        let host = AllowedHosts.healthcheckHost(urlHost: url.host, allowed: config.app.allowedHosts)
+        let sentAs = host == (url.host.contains(":") ? "[\(url.host)]" : url.host) ? "" : " (Host: \(host))"
+        switch HTTPProbe(url: url, timeout: 3, hostHeader: host).get() {
         case .status(let code) where (200..<400).contains(code):
-            notes.append("\(config.healthcheckURL) answered \(code)")
+            notes.append("\(config.healthcheckURL)\(sentAs) answered \(code)")
             return (true, "healthy: app running, " + notes.joined(separator: ", "))
+        case .status(400):
+            return (false, "unhealthy: \(config.healthcheckURL) answered 400 to Host: \(host):\(url.port); the app refuses that host name: add \(host) to ALLOWED_HOSTS (or point MATHESAR_HEALTHCHECK_URL at a host ALLOWED_HOSTS names)")
         case .status(let code):
             return (false, "unhealthy: \(config.healthcheckURL) answered \(code)")
         case .failed(let why):

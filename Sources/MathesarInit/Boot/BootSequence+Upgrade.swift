@@ -69,10 +69,10 @@ extension BootSequence {
     /// pending one up to the swap.
     func prepareExistingCluster() throws(Supervisor.Interruption) -> [String] {
         var notes: [String] = []
-        if DebianClusterLayout.needsAdoption(pgdata: config.pgdata), case .cluster(let major) = ClusterDirectory.classify(config.pgdata) {
-            guard let directory = DebianClusterLayout.findConfigDirectory(pgdata: config.pgdata, major: major) else {
-                throw .failure(Failure(ExitCode.volumeUnusable, "\(config.pgdata) holds a PostgreSQL \(major) cluster without postgresql.conf, and no \(DebianClusterLayout.configRoot)/\(major)/*/postgresql.conf names it as data_directory; nothing was changed. Mount Mathesar's /etc/postgresql volume too, or put the cluster's configuration files into \(config.pgdata)"))
-            }
+        // Preflight refused a layout whose configuration is missing already, before any write.
+        let adoption = DebianClusterLayout.inspect(pgdata: config.pgdata)
+        if case .failure(let failure) = adoption { throw .failure(failure) }
+        if case .success(let directory?) = adoption {
             let changes: [String]
             do { changes = try DebianClusterLayout.adopt(pgdata: config.pgdata, configDirectory: directory, owner: serverUser) } catch { throw .failure(error) }
             logger.info("adopted the cluster in \(config.pgdata) made by pg_createcluster: copied postgresql.conf, pg_hba.conf and pg_ident.conf from \(directory) into it, once (the originals are untouched)" + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")))

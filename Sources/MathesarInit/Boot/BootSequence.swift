@@ -28,6 +28,8 @@ public final class BootSequence {
     var helper: DatabaseHelper?
     /// A major-version upgrade to run, finish or undo (see BootSequence+Upgrade.swift).
     var upgrade: ClusterUpgrade?
+    /// Where SECRET_KEY comes from, decided in preflight (see BootSequence+Adoption.swift).
+    var secretKeySource: SecretKeySource = .generate
 
     public init(config: Configuration, supervisor: Supervisor, goal: Goal) {
         self.config = config
@@ -108,6 +110,7 @@ public final class BootSequence {
         } else {
             notes.append("external PostgreSQL at \(config.database.host!):\(config.database.port) (POSTGRES_HOST is set; the bundled server is not started)")
         }
+        notes += try inspectAdoption()
         return notes.joined(separator: "; ")
     }
 
@@ -174,7 +177,9 @@ public final class BootSequence {
                 case nil: return nil
                 }
             }
-            let secrets = ResolvedSecrets(secretKey: try resolve(config.secretKey)!, databasePassword: try resolve(config.database.password))
+            let key = try resolveSecretKey(store)
+            if key.generated, case .persisted(let name) = config.secretKey { generated.append(name) }
+            let secrets = ResolvedSecrets(secretKey: key.value, databasePassword: try resolve(config.database.password))
             logger.redact(secrets.secretKey)
             if let password = secrets.databasePassword { logger.redact(password) }
             try DataVolume.ownedDirectory(config.mediaDirectory, mode: 0o755, owner: appUser)

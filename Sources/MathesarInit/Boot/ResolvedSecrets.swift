@@ -21,6 +21,10 @@ public enum AppEnvironment {
         env["POSTGRES_USER"] = db.user
         env["POSTGRES_PASSWORD"] = secrets.databasePassword
         env["POSTGRES_SSLMODE"] = db.sslMode
+        // Uploads in the volume; the user's own value is kept as given.
+        env["MEDIA_ROOT"] = config.app.mediaRoot
+        if let hosts = config.app.allowedHostsToPass { env["ALLOWED_HOSTS"] = hosts }
+        if let workers = config.app.webConcurrencyToPass { env["WEB_CONCURRENCY"] = workers }
         if env["PATH"] == nil { env["PATH"] = CommandResolver.defaultSearchPath }
         if let user {
             env["HOME"] = user.home

@@ -79,6 +79,8 @@ public struct Configuration: Sendable {
     public var databaseWaitTimeout: Double
     public var healthcheckURL: String
     public var logFormat: LogFormat
+    /// What the app is told besides the database (uploads, hosts, workers) and the legacy key's place.
+    public var app: AppSettings
     /// The user's environment, passed on to children.
     public var environment: [String: String]
     /// Each variable, its printable value and its source, for `config`.

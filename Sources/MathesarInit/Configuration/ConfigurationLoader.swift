@@ -12,6 +12,8 @@ public enum ConfigurationLoader {
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
         "MATHESAR_APP_ALLOW_SETUID",
+        "MEDIA_ROOT", "ALLOWED_HOSTS", "DOMAIN_NAME", "WEB_CONCURRENCY", "MATHESAR_LEGACY_SECRETS_DIR",
+        "MATHESAR_ALLOW_NEW_SECRET_KEY",
     ]
 
     /// - Parameters:
@@ -131,6 +133,8 @@ public enum ConfigurationLoader {
             env.problem("MATHESAR_HEALTHCHECK_URL", healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         }
         let logFormat = env.choice("MATHESAR_LOG_FORMAT", default: LogFormat.text)
+        let (app, appWarnings) = env.appSettings(dataDirectory: dataDirectory, cpus: CPUCount.detect(files: files))
+        warnings += appWarnings
 
         // Schema bundle.
         let schemaDirectory = env.path("MATHESAR_SCHEMA_DIR", default: nil, example: "/usr/share/mathesar/schema")
@@ -171,7 +175,7 @@ public enum ConfigurationLoader {
             appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate,
             schemaDirectory: schemaDirectory, schemaDatabases: schemaDatabases,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
-            healthcheckURL: healthURL, logFormat: logFormat,
+            healthcheckURL: healthURL, logFormat: logFormat, app: app,
             environment: environment, entries: env.entries, warnings: warnings))
     }
 

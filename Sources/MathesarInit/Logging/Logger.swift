@@ -34,6 +34,8 @@ public final class Logger {
     /// Secrets that must never reach a log line, masked if they do; shared
     /// with status.json so that what is stored is masked the same way.
     public let redactor: Redactor
+    /// PostgreSQL's multi-line messages (Postgres/ServerMessageLines.swift).
+    private var serverMessages = ServerMessageLines()
 
     public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false, redactor: Redactor = Redactor()) {
         self.format = format
@@ -70,8 +72,13 @@ public final class Logger {
             }
             return emit(source: source, level: .info, message: line, toStderr: true)
         }
-        let level = source == "postgres" ? Logger.postgresLevel(line) : .info
-        emit(source: source, level: level, message: line, toStderr: fromStderr)
+        if source == "postgres" {
+            // A message's DETAIL/HINT/STATEMENT lines stay under its first line, with its level.
+            let (level, continuation) = serverMessages.classify(line)
+            let message = continuation.map { format == .text ? "  " + $0 : $0 } ?? line
+            return emit(source: source, level: level ?? Logger.postgresLevel(line), message: message, toStderr: fromStderr)
+        }
+        emit(source: source, level: .info, message: line, toStderr: fromStderr)
     }
 
     func emit(source: String, level: LogLevel, message: String, toStderr: Bool) {

@@ -39,6 +39,17 @@ public enum DebianClusterLayout {
         return nil
     }
 
+    /// For boot's preflight, before anything is written: the configuration
+    /// directory of a pg_createcluster cluster in PGDATA (nil when PGDATA
+    /// needs no adoption), or the refusal when it cannot be found.
+    public static func inspect(pgdata: String, root: String = configRoot) -> Result<String?, Failure> {
+        guard needsAdoption(pgdata: pgdata), case .cluster(let major) = ClusterDirectory.classify(pgdata) else { return .success(nil) }
+        guard let directory = findConfigDirectory(pgdata: pgdata, major: major, root: root) else {
+            return .failure(Failure(ExitCode.volumeUnusable, "\(pgdata) holds a PostgreSQL \(major) cluster without postgresql.conf, and no \(root)/\(major)/*/postgresql.conf names it as data_directory; nothing was changed. It looks like a volume of Mathesar's image, whose configuration lived in its other volume, \(root) (\(root)/\(major)/mathesar): mount that volume at \(root) too, or put the cluster's postgresql.conf, pg_hba.conf and pg_ident.conf into \(pgdata)"))
+        }
+        return .success(directory)
+    }
+
     /// Copies the configuration into PGDATA; returns what it did, for the log.
     public static func adopt(pgdata: String, configDirectory: String, owner: UserIdentity?) throws(Failure) -> [String] {
         guard let conf = readTextFile(configDirectory + "/postgresql.conf") else {
