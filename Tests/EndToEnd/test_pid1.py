@@ -224,7 +224,12 @@ def test_sighup_flood_leaves_supervisor_responsive(external_env, tmp_path):
     init, record = recorder(external_env, tmp_path, TERM_EXIT="0", MATHESAR_STOP_TIMEOUT="5")
     for _ in range(1000):
         init.signal(signal.SIGHUP)
-    time.sleep(0.3)
+    # The flood is over once a later signal has come through: PID 1 reads its
+    # signals in order and the kernel delivers SIGHUP before SIGUSR1, so no
+    # SIGHUP is still on its way when the stop begins (one arriving while the
+    # app's interpreter shuts down, its handlers reset, would kill it: 129).
+    init.signal(signal.SIGUSR1)
+    assert wait_until(lambda: "SIGUSR1" in received(record)), received(record)[-5:]
     init.signal(signal.SIGTERM)
     # The app's own exit status on SIGTERM: PID 1 stopped it without reaching
     # its SIGKILL deadline, flood or not.
