@@ -315,8 +315,9 @@ def test_bundled_server_upgrades_every_database_that_has_the_ledger(volume, bund
     init = Init(["run", "--", "sleep", "60"], {**env, "MATHESAR_SCHEMA_DATABASES": "mathesar_django"})
     init.wait_for(r"app: started", timeout=60)
     assert "schema: mathesar_django 0 -> 3 (installed, 3 files," in init.output
-    psql("postgres", "CREATE DATABASE sales")
-    psql("postgres", "CREATE DATABASE unmanaged")
+    # Databases on the internal server are Mathesar's own (it creates them as its role, no superuser).
+    psql("postgres", "CREATE DATABASE sales OWNER mathesar")
+    psql("postgres", "CREATE DATABASE unmanaged OWNER mathesar")
     install = schema(env, "install", "--database", "sales")
     assert install.returncode == 0, install.stderr
     # The files ran as the role Mathesar connects as, not as the bootstrap superuser.

@@ -109,6 +109,19 @@ def rows(f):
                     f"{h['exited_78']} exited 78 naming the variable; **{h['writes_outside_data_dir']} writes** anywhere; "
                     f"{h['secrets_shown']} secrets shown; unrelated non-UTF-8 variables reach the app "
                     f"{h.get('unrelated_binary_values_passed_through', '(not run)')}"))
+    p = f.get("privileges")
+    if p:
+        upgrade = sum(v for k, v in p.items() if k.startswith("upgrade_") and k.endswith("_copies"))
+        out.append(("No way up",
+                    "links planted by `postgres` in the old cluster at an upgrade (conf.d, conf.d/*.conf, pg_ident.conf), "
+                    "hard links at every temporary name and in PGDATA, a migrate command printing both secrets "
+                    "(plain, URL, JSON, Basic auth, cut), ~/.pgpass and PG* for the root helper, a setuid-root program "
+                    "for the app, COPY TO PROGRAM and self-grants by the app's role",
+                    f"**{upgrade} root-only files copied**; {p.get('planted_temporaries_given_away', '?')} planted files changed; "
+                    f"{p.get('secret_forms_shown', '?')} secret forms shown; app NoNewPrivs "
+                    f"{p.get('app_no_new_privs_default', '?')}; PID 1 and helper dumpable: "
+                    f"{p.get('pid1_and_helper_dumpable', '?')}; role {p.get('bundled_role', '?')}, "
+                    f"COPY TO PROGRAM {p.get('copy_to_program', '?')}"))
     r = f.get("volume_race")
     if r:
         out.append(("Two containers, one volume",

@@ -12,6 +12,7 @@ import os
 import pwd
 import resource
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -294,7 +295,10 @@ def test_pid1_and_the_helper_are_not_dumpable_and_have_no_core_limit(root, app_u
             assert core[4] == "0", f"{name}: {core}"
         record("privileges", pid1_and_helper_dumpable="no", pid1_and_helper_core_limit=0)
     finally:
-        init.kill()
+        # Not a namespace: SIGKILL would leave the helper behind; a stop ends both.
+        if init.proc.poll() is None:
+            init.signal(signal.SIGTERM)
+        init.wait(30)
 
 
 # --- 9: the app's role on the bundled server -----------------------------------
