@@ -35,6 +35,8 @@ public final class Logger {
     private var secrets: [String] = []
     /// PostgreSQL's multi-line messages (Postgres/ServerMessageLines.swift).
     private var serverMessages = ServerMessageLines()
+    /// Sees each line of the app (boot waits for it to say it listens).
+    public var appLineObserver: ((String) -> Void)?
 
     public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false) {
         self.format = format
@@ -70,6 +72,7 @@ public final class Logger {
             }
             return emit(source: source, level: .info, message: line, toStderr: true)
         }
+        if source == "app", let observer = appLineObserver { observer(line) }
         if source == "postgres" {
             // A message's DETAIL/HINT/STATEMENT lines stay under its first line, with its level.
             let (level, continuation) = serverMessages.classify(line)
