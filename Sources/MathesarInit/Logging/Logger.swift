@@ -30,13 +30,13 @@ public final class Logger {
     /// A helper run by PID 1 prints bare messages ("warning: ..."), which PID 1
     /// tags and formats like its own lines, so that the log reads as one.
     public let relayed: Bool
-    let sink: any LogSink
-    /// Secrets that must never reach a log line, replaced if they do.
-    private var secrets: [String] = []
     /// PostgreSQL's multi-line messages (Postgres/ServerMessageLines.swift).
     private var serverMessages = ServerMessageLines()
     /// Sees each line of the app (boot waits for it to say it listens).
     public var appLineObserver: ((String) -> Void)?
+    let sink: any LogSink
+    /// Secrets that must never reach a log line, replaced if they do.
+    private var secrets: [String] = []
 
     public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false) {
         self.format = format
