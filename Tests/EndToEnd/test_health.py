@@ -134,3 +134,56 @@ def test_healthcheck_says_which_host_was_refused_and_what_to_set(external_env):
     assert "\n" not in line
     init.signal(signal.SIGTERM)
     init.wait()
+
+
+# --- at boot: the host names users will open -------------------------------------
+
+@pytest.fixture
+def own_network(tmp_path):
+    """A PID 1 in a network namespace of its own whose one non-loopback
+    address is known: 203.0.113.7 and fd00::7 on a veth (no other interface
+    of the machine shows). The database is reached over its Unix socket."""
+    wrapper = tmp_path / "pid1-with-network"
+    wrapper.write_text(
+        "#!/bin/sh\nexec unshare --net -- sh -c '"
+        "ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 203.0.113.7/24 dev v0 && "
+        "ip addr add fd00::7/64 dev v0 nodad && ip link set v1 up && ip link set v0 up || exit 70; "
+        f'exec {INIT} "$@"\' sh "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def probe_env(pg_server, external_env, **extra):
+    port = free_port()
+    env = external_env(APP_PORT=port, MATHESAR_HEALTHCHECK_URL=f"http://127.0.0.1:{port}/", **extra)
+    env["POSTGRES_HOST"] = str(pg_server.socket_dir)
+    return env
+
+
+@pytest.mark.parametrize("extra,refused,accepted", [
+    # Mathesar's default ALLOWED_HOSTS: its own addresses get the silent 400 (Mathesar #4947).
+    ({"DOMAIN_NAME": "https://mathesar.example.com"}, ["203.0.113.7 (this container's address)", "[fd00::7] (this container's address)"], ["mathesar.example.com"]),
+    ({"ALLOWED_HOSTS": "127.0.0.1,203.0.113.7,[fd00::7]", "DOMAIN_NAME": "mathesar.example.com"}, ["mathesar.example.com (DOMAIN_NAME)"], ["203.0.113.7"]),
+])
+def test_boot_warns_when_the_app_refuses_the_names_users_will_open(pg_server, external_env, own_network, extra, refused, accepted):
+    env = probe_env(pg_server, external_env, **extra)
+    init = Init(["run", "--", *HOST_APP], env, binary=own_network)
+    line = init.wait_for(r"hosts: the app answers 400").string
+    for name in refused:
+        assert name in line
+    assert "Set ALLOWED_HOSTS to the names users open" in line
+    for name in accepted:
+        assert f"{name} (" not in line
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143
+    for name in [r.split(" ")[0] for r in refused] + accepted:
+        assert f"HOST={name}:" in init.output  # each name was asked once
+
+
+def test_boot_says_nothing_when_the_app_accepts_them(pg_server, external_env, own_network):
+    env = probe_env(pg_server, external_env, ALLOWED_HOSTS="*")
+    init = Init(["run", "--", *HOST_APP], env, binary=own_network)
+    init.wait_for(r"hosts: the app accepts requests for 203\.0\.113\.7, \[fd00::7\]")
+    assert "answers 400" not in init.output
+    init.signal(signal.SIGTERM)
+    assert init.wait() == 143

@@ -59,6 +59,7 @@ public enum HelperMain {
         case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
         case .schemaUpgrade: return SchemaUpgradeStep(server: server, logger: logger).run()
         case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
+        case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
         }
     }
 }

@@ -38,4 +38,29 @@ extension BootSequence {
             return try store.resolve(name)
         }
     }
+
+    /// What HTTP servers print once they accept connections (gunicorn, which
+    /// Mathesar runs; uvicorn; Django's runserver).
+    static let listeningMarkers = ["Listening at: ", "Uvicorn running on ", "Starting development server at "]
+
+    /// Beside the app, once per boot: when the app says it listens, the helper
+    /// warns if it answers 400 to host names users will open (DOMAIN_NAME, the
+    /// container's addresses). Waiting for that line instead of polling the
+    /// app keeps an app that serves no HTTP free of a lingering prober. The
+    /// helper is not a service: it ends by itself within seconds, its exit is ignored.
+    func watchForListeningApp() {
+        guard let helper else { return }
+        let spec = helper.spec(.hostsProbe)
+        let runtime = supervisor.runtime
+        let logger = self.logger
+        logger.appLineObserver = { [weak logger] line in
+            guard BootSequence.listeningMarkers.contains(where: { line.contains($0) }) else { return }
+            logger?.appLineObserver = nil
+            do {
+                _ = try runtime.spawn(spec)
+            } catch {
+                logger?.warning("hosts: could not start the host-name check (\((error as? Failure)?.message ?? "\(error)")); the app runs regardless")
+            }
+        }
+    }
 }

@@ -57,6 +57,7 @@ public final class BootSequence {
                 logger.info("migrate: done; stopping")
                 return supervisor.stopAll(code: 0)
             }
+            watchForListeningApp()
             try phase("app") { () throws(Supervisor.Interruption) in try startApp() }
         } catch {
             return supervisor.shutdown(after: error)

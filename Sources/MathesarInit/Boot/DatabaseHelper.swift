@@ -13,6 +13,8 @@ public struct DatabaseHelper {
         case schemaUpgrade = "__schema-upgrade"
         /// After a major-version upgrade: a check query in every database, then extension updates.
         case upgradeVerify = "__upgrade-verify"
+        /// Beside the app: warn when it answers 400 to the host names users will open.
+        case hostsProbe = "__hosts-probe"
     }
 
     /// Variables that tell the helper about the bundled server.

@@ -30,12 +30,14 @@ public final class Logger {
     /// A helper run by PID 1 prints bare messages ("warning: ..."), which PID 1
     /// tags and formats like its own lines, so that the log reads as one.
     public let relayed: Bool
+    /// PostgreSQL's multi-line messages (Postgres/ServerMessageLines.swift).
+    private var serverMessages = ServerMessageLines()
+    /// Sees each line of the app (boot waits for it to say it listens).
+    public var appLineObserver: ((String) -> Void)?
     let sink: any LogSink
     /// Secrets that must never reach a log line, masked if they do; shared
     /// with status.json so that what is stored is masked the same way.
     public let redactor: Redactor
-    /// PostgreSQL's multi-line messages (Postgres/ServerMessageLines.swift).
-    private var serverMessages = ServerMessageLines()
 
     public init(format: LogFormat, sink: any LogSink = DirectSink(), relayed: Bool = false, redactor: Redactor = Redactor()) {
         self.format = format
@@ -72,6 +74,7 @@ public final class Logger {
             }
             return emit(source: source, level: .info, message: line, toStderr: true)
         }
+        if source == "app", let observer = appLineObserver { observer(line) }
         if source == "postgres" {
             // A message's DETAIL/HINT/STATEMENT lines stay under its first line, with its level.
             let (level, continuation) = serverMessages.classify(line)

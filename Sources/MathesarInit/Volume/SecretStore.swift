@@ -77,19 +77,12 @@ public struct SecretStore {
             throw Failure(ExitCode.volumeUnusable, "cannot read the persisted secret \(path): \(why); remove it to have a new one generated")
         }
         let value = try SecretStore.generate()
-        try persist(name, value: value)
-        return (value, true)
-    }
-
-    /// Writes a secret into the volume (atomically, 0600, the app user's): a
-    /// generated one, or a key adopted from Mathesar's image.
-    public func persist(_ name: String, value: String) throws(Failure) {
-        try DataVolume.ownedDirectory(directory, mode: 0o700, owner: owner)
         let owner = owner.map { (uid: $0.uid, gid: $0.gid) }
-        if let problem = AtomicFile.write(path: directory + "/" + name, contents: Array((value + "\n").utf8), mode: 0o600, durable: true,
+        if let problem = AtomicFile.write(path: path, contents: Array((value + "\n").utf8), mode: 0o600, durable: true,
                                           owner: geteuid() == 0 ? owner : nil) {
-            throw Failure(ExitCode.volumeUnusable, "cannot persist the secret \(name) in \(directory): \(problem)")
+            throw Failure(ExitCode.volumeUnusable, "cannot persist a generated secret: \(problem)")
         }
+        return (value, true)
     }
 
     private func fixOwnership(_ fd: Int32) {
@@ -114,5 +107,16 @@ public struct SecretStore {
             }
         }
         return String(result)
+    }
+
+    /// Writes a secret into the volume (atomically, 0600, the app user's): a
+    /// generated one, or a key adopted from Mathesar's image.
+    public func persist(_ name: String, value: String) throws(Failure) {
+        try DataVolume.ownedDirectory(directory, mode: 0o700, owner: owner)
+        let owner = owner.map { (uid: $0.uid, gid: $0.gid) }
+        if let problem = AtomicFile.write(path: directory + "/" + name, contents: Array((value + "\n").utf8), mode: 0o600, durable: true,
+                                          owner: geteuid() == 0 ? owner : nil) {
+            throw Failure(ExitCode.volumeUnusable, "cannot persist the secret \(name) in \(directory): \(problem)")
+        }
     }
 }

@@ -2,7 +2,8 @@
 """Test app: answers like Django's host validation with Mathesar's default.
 ALLOWED_HOSTS (comma-separated; default `.localhost, 127.0.0.1, [::1]`) decides:
 200 when the Host header's name matches an entry, else 400 with nothing
-logged by the app itself. Prints each Host it got as `HOST=...`.
+logged by the app itself. Prints each Host it got as `HOST=...`, and
+gunicorn's "Listening at:" once it accepts connections.
 Listens on 127.0.0.1:$APP_PORT."""
 import http.server
 import os
@@ -32,4 +33,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 print("ALLOWED=" + ",".join(patterns), flush=True)
-http.server.HTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler).serve_forever()
+server = http.server.HTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler)
+print(f"Listening at: http://127.0.0.1:{os.environ['APP_PORT']}", flush=True)  # as gunicorn says it
+server.serve_forever()
