@@ -50,13 +50,6 @@ private func usageError(_ arguments: [String]) -> Failure? {
     #expect(parse(["config", "--format=json"]) == .config(format: .json))
 }
 
-@Test(arguments: ["install", "upgrade", "uninstall", "status"])
-func parsesEverySchemaAction(_ name: String) throws {
-    let action = try #require(Command.SchemaAction(rawValue: name))
-    #expect(parse(["schema", action.rawValue, "--database", "sales"]) == .schema(action, database: "sales"))
-    #expect(parse(["schema", action.rawValue, "--database=postgresql://u@h/crm"]) == .schema(action, database: "postgresql://u@h/crm"))
-}
-
 @Test(arguments: [
     ["check", "extra"],
     ["migrate", "--now"],
@@ -66,12 +59,6 @@ func parsesEverySchemaAction(_ name: String) throws {
     ["config", "--format=yaml"],
     ["config", "--format"],
     ["config", "json"],
-    ["schema"],
-    ["schema", "drop", "--database", "x"],
-    ["schema", "install"],
-    ["schema", "install", "--database"],
-    ["schema", "install", "--database="],
-    ["schema", "status", "--database", "x", "--force"],
     ["--verbose"],
     ["-x", "app"],
 ])

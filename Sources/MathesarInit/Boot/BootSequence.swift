@@ -48,9 +48,6 @@ public final class BootSequence {
             if let command = config.migrateCommand {
                 try phase("migrate") { () throws(Supervisor.Interruption) in try runMigrateCommand(command) }
             }
-            if config.schemaDirectory != nil {
-                try phase("schema") { () throws(Supervisor.Interruption) in try upgradeSchemas() }
-            }
             if goal == .migrate {
                 logger.info("migrate: done; stopping")
                 return supervisor.stopAll(code: 0)
@@ -286,13 +283,6 @@ public final class BootSequence {
             throw fail(ExitCode.migrationFailed, "MATHESAR_MIGRATE_COMMAND \(result.status); the app was not started. Its last lines:\n  " + result.lines.suffix(10).joined(separator: "\n  "))
         }
         return "\(command[0]) succeeded"
-    }
-
-    private func upgradeSchemas() throws(Supervisor.Interruption) -> String {
-        guard let helper else { throw fail(ExitCode.internalError, "helper not prepared") }
-        let result = try supervisor.runTask(helper.spec(.schemaUpgrade))
-        try requireHelperSuccess(result, step: "upgrading the Mathesar schema")
-        return "schemas up to date"
     }
 
     // MARK: app

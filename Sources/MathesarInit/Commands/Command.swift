@@ -5,17 +5,15 @@ public enum Command: Equatable {
     case config(format: ConfigFormat)
     case migrate
     case healthcheck
-    case schema(SchemaAction, database: String)
     case version
     case help
 
     public enum ConfigFormat: String, Equatable { case text, json }
-    public enum SchemaAction: String, Equatable, CaseIterable { case install, upgrade, uninstall, status }
 
     /// Whether the command needs libpq, and so runs in `mathesar-init-db`.
     public var needsDatabaseHelper: Bool {
         switch self {
-        case .check, .healthcheck, .schema: true
+        case .check, .healthcheck: true
         default: false
         }
     }
@@ -26,7 +24,6 @@ public enum Command: Equatable {
                mathesar-init config [--format text|json]    effective configuration with sources
                mathesar-init migrate                        boot the database, run migrations, stop, exit
                mathesar-init healthcheck                    exit 0 when the app and database are healthy
-               mathesar-init schema (install|upgrade|uninstall|status) --database NAME|URL
                mathesar-init version
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
@@ -67,26 +64,6 @@ public enum Command: Equatable {
                 }
             }
             return .success(.config(format: format))
-        case "schema":
-            var items = Array(rest)
-            guard let actionName = items.first, let action = SchemaAction(rawValue: actionName) else {
-                return bad("schema needs an action: install, upgrade, uninstall or status")
-            }
-            items.removeFirst()
-            var database: String?
-            while !items.isEmpty {
-                let item = items.removeFirst()
-                if item == "--database", let value = items.first {
-                    items.removeFirst()
-                    database = value
-                } else if item.hasPrefix("--database=") {
-                    database = String(item.dropFirst(11))
-                } else {
-                    return bad("schema \(actionName): unexpected argument \(item)")
-                }
-            }
-            guard let database, !database.isEmpty else { return bad("schema \(actionName) needs --database NAME (a database on the internal server) or a postgresql:// URL") }
-            return .success(.schema(action, database: database))
         default:
             if first.hasPrefix("-") { return bad("unknown option \(first)") }
             return .success(.run(appCommand: arguments))

@@ -70,8 +70,6 @@ public struct Configuration: Sendable {
     public var appCommand: [String]?
     public var appUser: String?
     public var migrateCommand: [String]?
-    public var schemaDirectory: String?
-    public var schemaDatabases: [String]
     public var restart: RestartPolicy
     public var stopTimeout: Double
     public var databaseWaitTimeout: Double
