@@ -72,13 +72,23 @@ public final class Runtime {
         return spawned.pid
     }
 
-    /// Sends a signal to a child's process group (each child leads its own
-    /// session), or to the process alone. A child already gone is not an error.
-    public func signal(_ pid: pid_t, _ signo: Int32, group: Bool = true) {
+    /// Sends a signal to a running child's process group (each child leads
+    /// its own session), or to the process alone. A child already gone is not
+    /// an error. Only for a child not yet reaped: its pid is still ours.
+    public func signal(_ pid: pid_t, _ signo: Int32, group: Bool) {
         guard pid > 0 else { return }
         if kill(group ? -pid : pid, signo) != 0 && errno == ESRCH && group {
-            _ = kill(pid, signo)
+            _ = kill(pid, signo)  // it left its group (setpgid): the process at least
         }
+    }
+
+    /// SIGKILLs what is left of the process group a reaped child led. The
+    /// kernel does not hand out a pid that is still some group's id, so the
+    /// group is the leftovers or nothing (ESRCH), never a stranger; there is
+    /// no fallback to the pid itself, which may be reused by now.
+    public func killGroup(_ group: pid_t) {
+        guard group > 1 else { return }
+        _ = kill(-group, SIGKILL)
     }
 
     /// The last lines a child wrote, for error messages.

@@ -53,9 +53,11 @@ public final class Supervisor {
     // MARK: boot
 
     /// Runs a one-shot child (initdb, the database helper, the migrate command)
-    /// to its end. Meanwhile: a stop signal terminates it and interrupts boot;
-    /// forwarded signals reach it when `forwardSignals`; a service that exits
-    /// interrupts boot with `serviceLost`'s failure.
+    /// to its end. Meanwhile: a stop signal terminates it like the app (see
+    /// `terminateTask`) and interrupts boot; forwarded signals reach its main
+    /// process when `forwardSignals`; a service that exits interrupts boot
+    /// with `serviceLost`'s failure. Once it has exited, what is left of its
+    /// process group is SIGKILLed.
     @discardableResult
     public func runTask(_ spec: ProcessSpec, forwardSignals: Bool = false,
                         serviceLost: (ServiceName, ExitStatus, [String]) -> Failure = Supervisor.serviceLostDuringBoot) throws(Interruption) -> TaskResult {
@@ -69,9 +71,11 @@ public final class Supervisor {
             for event in runtime.waitForEvents(until: nil) {
                 switch event {
                 case .exited(let exited, let status) where exited == pid:
+                    runtime.killGroup(pid)
                     return TaskResult(status: status, lines: runtime.recentLines(of: pid))
                 case .exited(let exited, let status):
-                    if let name = machine.serviceLost(pid: exited, status: status) {
+                    if let (name, actions) = machine.serviceLost(pid: exited, status: status) {
+                        _ = perform(actions)
                         let failure = serviceLost(name, status, runtime.recentLines(of: exited))
                         terminateTask(pid, spec.source)
                         throw .failure(failure)
@@ -81,7 +85,7 @@ public final class Supervisor {
                     terminateTask(pid, spec.source)
                     throw .stop(signal: signo)
                 case .signal(let signo, _):
-                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo) }
+                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo, group: false) }
                 }
             }
         }
@@ -98,19 +102,24 @@ public final class Supervisor {
         return Failure(ExitCode.databaseUnavailable, "\(name.rawValue) \(status) during boot\(tail)")
     }
 
-    /// SIGTERM to the task's group, SIGKILL at the app's deadline.
+    /// The app's rules: SIGTERM to the task's main process, SIGKILL to its
+    /// group at the app's deadline, and to what is left of the group once it
+    /// has exited.
     private func terminateTask(_ pid: pid_t, _ source: String) {
-        runtime.signal(pid, SIGTERM)
+        defer { runtime.killGroup(pid) }
+        runtime.signal(pid, SIGTERM, group: false)
         let deadline = Instant.now().adding(seconds: machine.timings.appDeadline)
         var killed = false
         while true {
             let events = runtime.waitForEvents(until: killed ? Instant.now().adding(seconds: 1) : deadline)
             if events.contains(where: { if case .exited(pid, _) = $0 { true } else { false } }) { return }
-            for case .exited(let other, let status) in events { _ = machine.serviceLost(pid: other, status: status) }
+            for case .exited(let other, let status) in events {
+                if let (_, actions) = machine.serviceLost(pid: other, status: status) { _ = perform(actions) }
+            }
             if events.isEmpty {
                 if killed { return }
                 logger.warning("\(source) did not stop within \(formatDuration(machine.timings.appDeadline)) of SIGTERM; sending SIGKILL")
-                runtime.signal(pid, SIGKILL)
+                runtime.signal(pid, SIGKILL, group: true)
                 killed = true
             }
         }
@@ -158,7 +167,7 @@ public final class Supervisor {
                 case .signal(let signo, _) where Signals.isStop(signo):
                     actions += machine.stopRequested(by: signo, at: now)
                 case .signal(let signo, _) where Signals.isForwarded(signo):
-                    if let app = machine.services[.app]?.pid { runtime.signal(app, signo) }
+                    actions += machine.forward(signo)
                 case .signal:
                     continue
                 }
@@ -191,11 +200,11 @@ public final class Supervisor {
                 } catch {
                     pending += machine.startFailed(name, code: error.code, message: error.message, at: .now())
                 }
-            case .signal(let name, let signo):
+            case .signal(let name, let signo, let target):
                 guard let pid = machine.services[name]?.pid else { continue }
-                // The postmaster runs its own shutdown; its backends must not get the signal too.
-                let group = name == .app || signo == SIGKILL
-                runtime.signal(pid, signo, group: group)
+                runtime.signal(pid, signo, group: target == .processGroup)
+            case .killGroup(_, let group):
+                runtime.killGroup(group)
             case .exit(let code):
                 return code
             }

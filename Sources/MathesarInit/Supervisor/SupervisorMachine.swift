@@ -12,9 +12,24 @@ public enum ServiceName: String, Sendable, CaseIterable {
 public struct SupervisorMachine {
     public enum Action: Equatable, Sendable {
         case start(ServiceName)
-        case signal(ServiceName, Int32)
+        /// A signal to the service's running main process, or to its process group.
+        case signal(ServiceName, Int32, SignalTarget)
+        /// The service's main process has exited: SIGKILL what is left of its
+        /// process group (each child leads its own, id = its pid) now, before
+        /// anything is restarted or PID 1 exits. A pgid is not reused while
+        /// the group has members, so this reaches only the leftovers.
+        case killGroup(ServiceName, group: pid_t)
         case exit(Int32)
         case log(LogLevel, String)
+    }
+
+    /// Who gets a signal (contract, "PID 1 duties").
+    public enum SignalTarget: Equatable, Sendable {
+        /// The main process alone, so that a master (gunicorn's, the postmaster)
+        /// stops or reconfigures its own workers.
+        case mainProcess
+        /// The whole process group: at a deadline, nothing in it may survive.
+        case processGroup
     }
 
     public enum ServiceState: Equatable, Sendable {
@@ -101,7 +116,14 @@ public struct SupervisorMachine {
         else { return [] }
         services[name]!.lastStatus = status
         services[name]!.state = .stopped
+        // Workers the main process left behind must not outlive it, be it
+        // into the next run (a port still bound, PostgreSQL's shared memory
+        // still attached) or past PID 1's exit.
+        let leftovers = Action.killGroup(name, group: pid)
+        return [leftovers] + afterExit(name, status: status, since: since, at: now)
+    }
 
+    private mutating func afterExit(_ name: ServiceName, status: ExitStatus, since: Instant, at now: Instant) -> [Action] {
         switch phase {
         case .finished:
             return []
@@ -125,12 +147,19 @@ public struct SupervisorMachine {
         }
     }
 
-    /// A service ended while boot still runs (no restart then): mark it stopped.
-    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> ServiceName? {
+    /// A service ended while boot still runs (no restart then): mark it
+    /// stopped; the actions clear what is left of its group.
+    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> (ServiceName, [Action])? {
         guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }) else { return nil }
         services[name]!.lastStatus = status
         services[name]!.state = .stopped
-        return name
+        return (name, [.killGroup(name, group: pid)])
+    }
+
+    /// A signal PID 1 passes on (SIGHUP, SIGUSR1, ...): to the app's main
+    /// process, as Docker and tini do; gunicorn's master handles its workers.
+    public func forward(_ signo: Int32) -> [Action] {
+        services[.app]!.isRunning ? [.signal(.app, signo, .mainProcess)] : []
     }
 
     public mutating func stopRequested(by signal: Int32, at now: Instant) -> [Action] {
@@ -176,17 +205,17 @@ public struct SupervisorMachine {
             if due(timings.appDeadline), services[.app]!.isRunning, !stop.appKilled {
                 stop.appKilled = true
                 actions.append(.log(.warning, "app did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
-                actions.append(.signal(.app, SIGKILL))
+                actions.append(.signal(.app, SIGKILL, .processGroup))
             }
             if due(timings.quitAt), services[.postgres]!.isRunning, !stop.quitSent {
                 stop.quitSent = true
                 actions.append(.log(.warning, "PostgreSQL fast shutdown did not finish in time; sending SIGQUIT (crash recovery at next start)"))
-                actions.append(.signal(.postgres, SIGQUIT))
+                actions.append(.signal(.postgres, SIGQUIT, .mainProcess))
             }
             if due(timings.stopTimeout), !stop.killSent {
                 stop.killSent = true
                 for name in ServiceName.allCases where services[name]!.isRunning {
-                    actions.append(.signal(name, SIGKILL))
+                    actions.append(.signal(name, SIGKILL, .processGroup))
                 }
             }
             phase = .stopping(stop)
@@ -250,7 +279,9 @@ public struct SupervisorMachine {
         }
         phase = .stopping(Stopping(began: now, code: code, signal: signal))
         var actions: [Action] = []
-        if services[.app]!.isRunning { actions.append(.signal(.app, SIGTERM)) }
+        // The main process only: a master stops its own workers, and a worker
+        // must not be cut off in the middle of a request.
+        if services[.app]!.isRunning { actions.append(.signal(.app, SIGTERM, .mainProcess)) }
         return actions + advanceStop(at: now)
     }
 
@@ -260,7 +291,7 @@ public struct SupervisorMachine {
         var actions: [Action] = []
         if !services[.app]!.isRunning, services[.postgres]!.isRunning, !stop.databaseSignaled {
             stop.databaseSignaled = true
-            actions.append(.signal(.postgres, SIGINT))
+            actions.append(.signal(.postgres, SIGINT, .mainProcess))
         }
         phase = .stopping(stop)
         if !services.values.contains(where: \.isRunning) {
