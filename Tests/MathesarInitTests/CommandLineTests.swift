@@ -50,6 +50,14 @@ private func usageError(_ arguments: [String]) -> Failure? {
     #expect(parse(["config", "--format=json"]) == .config(format: .json))
 }
 
+@Test func parsesTheSchemaActions() {
+    #expect(parse(["schema", "status"]) == .schema(.status, database: nil))
+    #expect(parse(["schema", "upgrade"]) == .schema(.upgrade, database: nil))
+    #expect(parse(["schema", "upgrade", "--database", "sales"]) == .schema(.upgrade, database: "sales"))
+    #expect(parse(["schema", "upgrade", "--database=sales"]) == .schema(.upgrade, database: "sales"))
+    #expect(parse(["schema", "uninstall", "--database", "crm"]) == .schema(.uninstall, database: "crm"))
+}
+
 @Test(arguments: [
     ["check", "extra"],
     ["migrate", "--now"],
@@ -59,6 +67,13 @@ private func usageError(_ arguments: [String]) -> Failure? {
     ["config", "--format=yaml"],
     ["config", "--format"],
     ["config", "json"],
+    ["schema"],
+    ["schema", "install", "--database", "x"],
+    ["schema", "uninstall"],
+    ["schema", "uninstall", "--database"],
+    ["schema", "uninstall", "--database="],
+    ["schema", "status", "--database", "x"],
+    ["schema", "upgrade", "--force"],
     ["--verbose"],
     ["-x", "app"],
 ])

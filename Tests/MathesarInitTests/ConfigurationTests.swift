@@ -166,6 +166,9 @@ private let goodEnvironments: [GoodEnvironment] = [
             #expect(c.warnings.contains { $0.hasPrefix("\(name) is no longer used") && !$0.contains("did you mean") })
         }
     },
+    GoodEnvironment(name: "the SQL upgrade command is split like the migrate command", environment: ["MATHESAR_SQL_UPGRADE_COMMAND": "python '/code/my app/mathesar_sql.py'"]) { c in
+        #expect(c.sqlUpgradeCommand == ["python", "/code/my app/mathesar_sql.py"])
+    },
     GoodEnvironment(name: "a custom health check URL", environment: ["MATHESAR_HEALTHCHECK_URL": "http://localhost:9000/health"]) { c in
         #expect(c.healthcheckURL == "http://localhost:9000/health")
     },

@@ -437,3 +437,84 @@ func forwardsSignalsToTheAppsMainProcessNotItsGroup(_ signo: Int32) {
     #expect(lost?.0 == .postgres)
     #expect(lost?.1 == [.killGroup(.postgres, group: postgresPID)])
 }
+
+// MARK: the Mathesar SQL upgrade beside the app (the one-shot `schema` service)
+
+private let schemaPID: pid_t = 300
+
+private func machineWithSQLUpgrade(_ policy: RestartPolicy = .onFailure) -> SupervisorMachine {
+    var m = machine(policy, postgres: true)
+    m.started(.schema, pid: schemaPID, at: at(0))
+    return m
+}
+
+@Test func neverRestartsTheSQLUpgradeWhateverItsStatus() {
+    for status in [ExitStatus.exited(0), .exited(1), .signaled(SIGSEGV)] {
+        var m = machineWithSQLUpgrade(.always)
+        _ = m.exited(pid: schemaPID, status: status, at: at(5))
+        #expect(m.services[.schema]!.state == .stopped)
+        #expect(m.nextDeadline == nil)
+        #expect(m.tick(at: at(100)).isEmpty)
+    }
+}
+
+@Test func aSQLUpgradeThatSucceedsChangesNothingElse() {
+    var m = machineWithSQLUpgrade()
+    #expect(m.exited(pid: schemaPID, status: .exited(0), at: at(5)) == [.killGroup(.schema, group: schemaPID)])
+    #expect(m.services[.app]!.pid == appPID && m.services[.postgres]!.pid == postgresPID)
+}
+
+@Test func aFailedSQLUpgradeIsAWarningAndTheAppKeepsRunning() {
+    var m = machineWithSQLUpgrade()
+    let actions = m.exited(pid: schemaPID, status: .exited(1), at: at(5))
+    #expect(effects(actions).isEmpty)
+    #expect(actions.contains { if case .log(.warning, let text) = $0 { text.contains("MATHESAR_SQL_UPGRADE_COMMAND exited with status 1") && text.contains("app keeps running") } else { false } })
+    #expect(!m.isStopping)
+    #expect(m.services[.app]!.isRunning)
+}
+
+@Test func aFailedSQLUpgradeDoesNotCountTowardsACrashLoop() {
+    var m = machineWithSQLUpgrade()
+    _ = m.exited(pid: schemaPID, status: .exited(1), at: at(5))
+    #expect(m.services[.schema]!.recentExits.isEmpty)
+    #expect(m.lastError == nil)
+}
+
+@Test func stopsTheSQLUpgradeLikeTheAppAndPostgresOnlyOnceBothAreGone() {
+    var m = machineWithSQLUpgrade()
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10))) == [.signal(.app, SIGTERM, .mainProcess), .signal(.schema, SIGTERM, .mainProcess)])
+    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGTERM), at: at(11))).isEmpty)  // the upgrade still runs
+    #expect(m.exited(pid: schemaPID, status: .signaled(SIGTERM), at: at(12))
+        == [.killGroup(.schema, group: schemaPID), .signal(.postgres, SIGINT, .mainProcess)])
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(13))) == [.exit(143)])
+}
+
+@Test func killsTheSQLUpgradesGroupAtTheAppsDeadline() {
+    var m = machineWithSQLUpgrade()
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    _ = m.exited(pid: appPID, status: .exited(0), at: at(1))
+    #expect(m.nextDeadline == at(m.timings.appDeadline))
+    #expect(effects(m.tick(at: at(m.timings.appDeadline))) == [.signal(.schema, SIGKILL, .processGroup)])
+    #expect(effects(m.exited(pid: schemaPID, status: .signaled(SIGKILL), at: at(m.timings.appDeadline + 0.01))) == [.signal(.postgres, SIGINT, .mainProcess)])
+}
+
+@Test func theSQLUpgradesStatusNeverBecomesTheExitCode() {
+    var m = machineWithSQLUpgrade()
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    _ = m.exited(pid: schemaPID, status: .exited(9), at: at(1))
+    _ = m.exited(pid: appPID, status: .exited(0), at: at(2))
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(3))) == [.exit(0)])
+}
+
+@Test func stopsTheSQLUpgradeWhenTheAppEndsForGood() {
+    var m = machineWithSQLUpgrade(.never)
+    #expect(effects(m.exited(pid: appPID, status: .exited(3), at: at(5))) == [.signal(.schema, SIGTERM, .mainProcess)])
+    #expect(effects(m.exited(pid: schemaPID, status: .signaled(SIGTERM), at: at(6))) == [.signal(.postgres, SIGINT, .mainProcess)])
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(7))) == [.exit(3)])
+}
+
+@Test func aSQLUpgradeFinishedBeforeTheStopIsNotSignaled() {
+    var m = machineWithSQLUpgrade()
+    _ = m.exited(pid: schemaPID, status: .exited(0), at: at(5))
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10))) == [.signal(.app, SIGTERM, .mainProcess)])
+}

@@ -24,6 +24,8 @@ public enum MathesarInitMain {
             return RunCommand.execute(appCommand: appCommand, goal: .run)
         case .migrate:
             return RunCommand.execute(appCommand: [], goal: .migrate)
+        case .schema(let action, let database):
+            return RunCommand.execute(appCommand: [], goal: .schema(action, database: database))
         case .check, .healthcheck:
             return ExitCode.internalError
         }

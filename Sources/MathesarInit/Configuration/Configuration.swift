@@ -70,6 +70,8 @@ public struct Configuration: Sendable {
     public var appCommand: [String]?
     public var appUser: String?
     public var migrateCommand: [String]?
+    /// `MATHESAR_SQL_UPGRADE_COMMAND`: upgrades the Mathesar SQL of the user databases (run with `upgrade`, ...).
+    public var sqlUpgradeCommand: [String]?
     public var restart: RestartPolicy
     public var stopTimeout: Double
     public var databaseWaitTimeout: Double

@@ -8,7 +8,7 @@ public enum ConfigurationLoader {
         "SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
         "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_SSLMODE", "MATHESAR_DATA_DIR", "PGDATA",
         "MATHESAR_RUN_DIR", "MATHESAR_PG_BINDIR", "MATHESAR_APP_COMMAND", "MATHESAR_APP_USER",
-        "MATHESAR_MIGRATE_COMMAND", "MATHESAR_RESTART",
+        "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SQL_UPGRADE_COMMAND", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
     ]
@@ -127,6 +127,8 @@ public enum ConfigurationLoader {
         }
         let migrate = env.command("MATHESAR_MIGRATE_COMMAND", example: "python -m mathesar.install --skip-confirm")
         if migrate == nil, env.raw("MATHESAR_MIGRATE_COMMAND") == nil { env.record("MATHESAR_MIGRATE_COMMAND", "(unset)", .defaultValue) }
+        let sqlUpgrade = env.command("MATHESAR_SQL_UPGRADE_COMMAND", example: "python /code/mathesar_sql.py")
+        if sqlUpgrade == nil, env.raw("MATHESAR_SQL_UPGRADE_COMMAND") == nil { env.record("MATHESAR_SQL_UPGRADE_COMMAND", "(unset)", .defaultValue) }
         let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
         let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
         let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
@@ -154,7 +156,7 @@ public enum ConfigurationLoader {
             secretKey: secretKey,
             dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory,
             pgBinDirectory: pgBin, pgOldBinDirectory: pgOldBin, upgradeMode: upgradeMode, keepOldCluster: keepOld,
-            appCommand: appCommand, appUser: appUser, migrateCommand: migrate,
+            appCommand: appCommand, appUser: appUser, migrateCommand: migrate, sqlUpgradeCommand: sqlUpgrade,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
             healthcheckURL: healthURL, logFormat: logFormat,
             environment: environment, entries: env.entries, warnings: warnings))

@@ -22,6 +22,7 @@ public final class Runtime {
     private let spawner: Spawner
     private var streams: [Int32: OutputStream] = [:]
     private var children: [pid_t: Child] = [:]
+    private var lineHandlers: [String: (_ line: String, _ fromStderr: Bool) -> Bool] = [:]
 
     struct OutputStream {
         var pid: pid_t
@@ -89,6 +90,13 @@ public final class Runtime {
     public func killGroup(_ group: pid_t) {
         guard group > 1 else { return }
         _ = kill(-group, SIGKILL)
+    }
+
+    /// Lines of children with this log tag are first offered to `handler`
+    /// (the SQL upgrade's JSON lines, which PID 1 reads); a line it returns
+    /// true for is its business and is not logged as the child's.
+    public func setLineHandler(source: String, _ handler: @escaping (_ line: String, _ fromStderr: Bool) -> Bool) {
+        lineHandlers[source] = handler
     }
 
     /// The last lines a child wrote, for error messages.
@@ -193,7 +201,8 @@ public final class Runtime {
     }
 
     private func emit(_ stream: OutputStream, _ line: String) {
-        if stream.logged { logger.child(source: stream.source, line: line, fromStderr: stream.toStderr) }
+        let handled = lineHandlers[stream.source]?(line, stream.toStderr) ?? false
+        if stream.logged && !handled { logger.child(source: stream.source, line: line, fromStderr: stream.toStderr) }
         if children[stream.pid] != nil {
             children[stream.pid]!.recentLines.append(line)
             if children[stream.pid]!.recentLines.count > Runtime.recentLineCount {

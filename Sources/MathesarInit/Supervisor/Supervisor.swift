@@ -12,6 +12,8 @@ public final class Supervisor {
     /// Shown in status.json before the app runs: "starting", "database", "migrating", ...
     public var bootPhase = "starting" { didSet { writeStatus() } }
     public let mode: String
+    /// The Mathesar SQL upgrade, once one was started (shown in status.json).
+    public private(set) var sqlRun: SQLUpgradeRun?
 
     public var logger: Logger { runtime.logger }
 
@@ -48,6 +50,45 @@ public final class Supervisor {
         machine.started(name, pid: pid, at: .now())
         writeStatus()
         return pid
+    }
+
+    // MARK: the Mathesar SQL upgrade
+
+    /// From now on, `source`'s stdout lines go to `run`: protocol lines become
+    /// log lines of PID 1's own; the others are logged as the command's. With
+    /// `readable` (`schema ...` for a person), stdout holds only the results,
+    /// one readable line each, and the log goes to stderr.
+    public func attach(_ run: SQLUpgradeRun, source: String, readable: Bool = false) {
+        sqlRun = run
+        runtime.setLineHandler(source: source) { [unowned self] line, fromStderr in
+            guard !fromStderr else { return false }
+            guard let handled = run.consume(line) else {
+                guard readable else { return false }
+                logger.child(source: source, line: line, fromStderr: true)
+                return true
+            }
+            if let (level, message) = handled.log { log(level, message) }
+            if readable { runtime.output.write(Array((handled.readable + "\n").utf8), toStderr: false) }
+            writeStatus()
+            return true
+        }
+        writeStatus()
+    }
+
+    /// The SQL upgrade has ended (`stopped`: by a stop): its summary, and status.json.
+    public func finishSQLUpgrade(_ status: ExitStatus, stopped: Bool? = nil) {
+        guard let run = sqlRun, run.state == .running else { return }
+        let (level, text) = run.finish(status, stopping: stopped ?? machine.isStopping)
+        log(level, text)
+        writeStatus()
+    }
+
+    private func log(_ level: LogLevel, _ message: String) {
+        switch level {
+        case .error: logger.error(message)
+        case .warning: logger.warning(message)
+        default: logger.info(message)
+        }
     }
 
     // MARK: boot
@@ -163,6 +204,7 @@ public final class Supervisor {
                 let now = Instant.now()
                 switch event {
                 case .exited(let pid, let status):
+                    if pid == machine.services[.schema]?.pid { finishSQLUpgrade(status) }
                     actions += machine.exited(pid: pid, status: status, at: now)
                 case .signal(let signo, _) where Signals.isStop(signo):
                     actions += machine.stopRequested(by: signo, at: now)
@@ -186,11 +228,7 @@ public final class Supervisor {
         while let action = pending.popFirst() {
             switch action {
             case .log(let level, let message):
-                switch level {
-                case .error: logger.error(message)
-                case .warning: logger.warning(message)
-                default: logger.info(message)
-                }
+                log(level, message)
             case .start(let name):
                 do {
                     try start(name)
@@ -235,7 +273,8 @@ public final class Supervisor {
                 }
                 return (name.rawValue, service.pid, state, service.restarts)
             },
-            lastError: machine.lastError)
+            lastError: machine.lastError,
+            sql: sqlRun?.json)
         if !status.write(snapshot) {
             statusBroken = true
             logger.warning("cannot write \(status.path); healthcheck will report unhealthy")

@@ -1,8 +1,13 @@
 import Glibc
 
-/// The long-running children PID 1 supervises, in stop order.
+/// The children PID 1 supervises, in stop order: the app and, beside it,
+/// the one-shot upgrade of the Mathesar SQL (`MATHESAR_SQL_UPGRADE_COMMAND`,
+/// logged as `schema`), then PostgreSQL, which both need until they are gone.
 public enum ServiceName: String, Sendable, CaseIterable {
-    case app, postgres
+    case app, schema, postgres
+
+    /// Stopped first, together: SIGTERM to the main process, SIGKILL to the group at the app's deadline.
+    static let front: [ServiceName] = [.app, .schema]
 }
 
 /// The supervisor's decisions as a pure state machine: events in (a child
@@ -139,6 +144,10 @@ public struct SupervisorMachine {
             }
             return advanceStop(at: now)
         case .supervising:
+            if name == .schema {
+                // One-shot and beside the app: its end, however it ends, changes nothing else.
+                return status.succeeded ? [] : [.log(.warning, "schema: MATHESAR_SQL_UPGRADE_COMMAND \(status); the app keeps running (its lines above say why)")]
+            }
             if name == .app && !policy.restarts(after: status) {
                 let note = Action.log(.info, "app \(status); MATHESAR_RESTART=\(policy.rawValue), stopping")
                 return [note] + beginStop(code: status.code, signal: nil, at: now)
@@ -202,10 +211,13 @@ public struct SupervisorMachine {
             // elapsed seconds as doubles can miss a deadline by a rounding error, and
             // then `tick(at: nextDeadline)` does nothing and the caller spins.
             func due(_ offset: Double) -> Bool { now >= stop.began.adding(seconds: offset) }
-            if due(timings.appDeadline), services[.app]!.isRunning, !stop.appKilled {
+            let front = ServiceName.front.filter { services[$0]!.isRunning }
+            if due(timings.appDeadline), !front.isEmpty, !stop.appKilled {
                 stop.appKilled = true
-                actions.append(.log(.warning, "app did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
-                actions.append(.signal(.app, SIGKILL, .processGroup))
+                for name in front {
+                    actions.append(.log(.warning, "\(name.rawValue) did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
+                    actions.append(.signal(name, SIGKILL, .processGroup))
+                }
             }
             if due(timings.quitAt), services[.postgres]!.isRunning, !stop.quitSent {
                 stop.quitSent = true
@@ -241,7 +253,7 @@ public struct SupervisorMachine {
             }.min()
         case .stopping(let stop):
             var candidates: [Double] = []
-            if services[.app]!.isRunning && !stop.appKilled { candidates.append(timings.appDeadline) }
+            if ServiceName.front.contains(where: { services[$0]!.isRunning }) && !stop.appKilled { candidates.append(timings.appDeadline) }
             if services[.postgres]!.isRunning && !stop.quitSent { candidates.append(timings.quitAt) }
             if !stop.killSent { candidates.append(timings.stopTimeout) }
             candidates.append(timings.stopTimeout + 1)
@@ -280,16 +292,20 @@ public struct SupervisorMachine {
         phase = .stopping(Stopping(began: now, code: code, signal: signal))
         var actions: [Action] = []
         // The main process only: a master stops its own workers, and a worker
-        // must not be cut off in the middle of a request.
-        if services[.app]!.isRunning { actions.append(.signal(.app, SIGTERM, .mainProcess)) }
+        // must not be cut off in the middle of a request. The SQL upgrade
+        // beside the app is stopped the same way (each database's install is
+        // one transaction: it rolls back).
+        for name in ServiceName.front where services[name]!.isRunning {
+            actions.append(.signal(name, SIGTERM, .mainProcess))
+        }
         return actions + advanceStop(at: now)
     }
 
-    /// The app first; PostgreSQL once the app is gone; exit once all are gone.
+    /// The app (and the SQL upgrade) first; PostgreSQL once they are gone; exit once all are gone.
     private mutating func advanceStop(at now: Instant) -> [Action] {
         guard case .stopping(var stop) = phase else { return [] }
         var actions: [Action] = []
-        if !services[.app]!.isRunning, services[.postgres]!.isRunning, !stop.databaseSignaled {
+        if !ServiceName.front.contains(where: { services[$0]!.isRunning }), services[.postgres]!.isRunning, !stop.databaseSignaled {
             stop.databaseSignaled = true
             actions.append(.signal(.postgres, SIGINT, .mainProcess))
         }
