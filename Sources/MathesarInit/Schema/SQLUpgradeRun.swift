@@ -60,8 +60,10 @@ public final class SQLUpgradeRun {
         if action == "status" {
             return (.info, "schema: \(statuses.count) database\(statuses.count == 1 ? "" : "s"), \(statuses.filter(\.needsUpgrade).count) needing an upgrade (\(took))")
         }
-        if results.isEmpty && status.succeeded {
-            return (.info, "schema: no user database is configured in the app; nothing to \(action) (\(took))")
+        if results.isEmpty {
+            return status.succeeded
+                ? (.info, "schema: no user database is configured in the app; nothing to \(action) (\(took))")
+                : (.warning, "schema: MATHESAR_SQL_UPGRADE_COMMAND \(status) before reporting any database (\(took))")
         }
         var counts: [String] = []
         for outcome in [SQLDatabaseResult.Outcome.upgraded, .uninstalled, .current, .failed] {
