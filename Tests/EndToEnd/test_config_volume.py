@@ -54,8 +54,6 @@ BAD_ENVIRONMENTS = [
     ({"MATHESAR_HEALTHCHECK_URL": "https://example.com/"}, ["MATHESAR_HEALTHCHECK_URL"]),
     ({"MATHESAR_PG_UPGRADE_MODE": "teleport"}, ["MATHESAR_PG_UPGRADE_MODE"]),
     ({"MATHESAR_PG_UPGRADE_KEEP_OLD": "perhaps"}, ["MATHESAR_PG_UPGRADE_KEEP_OLD"]),
-    ({"MATHESAR_SCHEMA_DIR": "/nonexistent/schema"}, ["MATHESAR_SCHEMA_DIR"]),
-    ({"MATHESAR_SCHEMA_DATABASES": "mysql://x/y"}, ["MATHESAR_SCHEMA_DATABASES"]),
     ({"POSTGRES_DB": "x" * 64}, ["POSTGRES_DB"]),
     ({"POSTGRES_USER": "a\tb"}, ["POSTGRES_USER"]),
     ({"DOMAIN_NAME": "https://exa mple.com:99999/"}, ["DOMAIN_NAME"]),
@@ -188,12 +186,12 @@ def test_config_shows_sources_and_redacts_secrets(volume, tmp_path):
     pw_file = tmp_path / "pw"
     pw_file.write_text("file-password-xyz\n")
     env = volume.env(SECRET_KEY="env-secret-key-xyz", POSTGRES_HOST="db.internal", POSTGRES_PASSWORD_FILE=pw_file,
-                     MATHESAR_SCHEMA_DATABASES="postgresql://u:url-password-xyz@h/d", MATHESAR_RESTART="always")
+                     MATHESAR_RESTART="always")
     text = run(["config"], env)
     as_json = run(["config", "--format", "json"], env)
     assert text.returncode == 0 and as_json.returncode == 0, text.stderr
     for output in (text.stdout + text.stderr, as_json.stdout + as_json.stderr):
-        for secret in ("env-secret-key-xyz", "file-password-xyz", "url-password-xyz"):
+        for secret in ("env-secret-key-xyz", "file-password-xyz"):
             assert secret not in output
     settings = {s["variable"]: s for s in json.loads(as_json.stdout)["settings"]}
     assert settings["SECRET_KEY"] == {"variable": "SECRET_KEY", "value": "<redacted>", "source": "env"}

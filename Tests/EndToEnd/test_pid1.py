@@ -122,12 +122,21 @@ def test_forwarded_signals_arrive_exactly_once(external_env, tmp_path):
     assert init.wait() == 143  # the recorder does not handle SIGTERM: it dies of it
 
 
-def test_forwarded_signals_reach_the_whole_process_group(external_env, tmp_path):
+def test_forwarded_signals_reach_the_apps_main_process_only(external_env, tmp_path):
     record = tmp_path / "signals"
-    # Two grandchildren in the app's process group; both must get SIGHUP.
-    script = ("import signal, subprocess, sys; signal.signal(signal.SIGHUP, lambda *a: None); "
-              f"children = [subprocess.Popen([sys.executable, '{APPS / 'signal_recorder.py'}']) for _ in range(2)]; "
-              "[c.wait() for c in children]")
+    # Two grandchildren in the app's process group. The main process records
+    # SIGHUP, then sends SIGUSR1 to its whole group. Pending standard signals
+    # are handled lowest number first, so a grandchild that records SIGUSR1
+    # without a SIGHUP before it never got SIGHUP from PID 1.
+    script = ("import os, signal, subprocess, sys\n"
+              f"record = open('{record}', 'a', buffering=1)\n"
+              "def hup(*a):\n"
+              "    record.write('main:SIGHUP\\n')\n"
+              "    os.killpg(0, signal.SIGUSR1)\n"
+              "signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+              "signal.signal(signal.SIGHUP, hup)\n"
+              f"children = [subprocess.Popen([sys.executable, '{APPS / 'signal_recorder.py'}']) for _ in range(2)]\n"
+              "[c.wait() for c in children]\n")
     init = Init(["run", "--", PYTHON, "-c", script], external_env(RECORD=record, MATHESAR_RESTART="never"))
     deadline = time.monotonic() + 10
     while record.exists() is False or record.read_text().count("READY") < 2:
@@ -135,9 +144,11 @@ def test_forwarded_signals_reach_the_whole_process_group(external_env, tmp_path)
         time.sleep(0.01)
     init.signal(signal.SIGHUP)
     deadline = time.monotonic() + 5
-    while received(record).count("SIGHUP") < 2 and time.monotonic() < deadline:
+    while received(record).count("SIGUSR1") < 2 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert received(record).count("SIGHUP") == 2
+    assert received(record).count("SIGUSR1") == 2, (received(record), init.output)
+    assert received(record).count("main:SIGHUP") == 1
+    assert received(record).count("SIGHUP") == 0  # no grandchild got it
     init.signal(signal.SIGTERM)
     init.wait()
 

@@ -24,7 +24,7 @@ CONTRACT_VARIABLES = [
     "SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
     "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_SSLMODE", "MATHESAR_DATA_DIR", "PGDATA",
     "MATHESAR_RUN_DIR", "MATHESAR_PG_BINDIR", "MATHESAR_APP_COMMAND", "MATHESAR_APP_USER",
-    "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SCHEMA_DIR", "MATHESAR_SCHEMA_DATABASES", "MATHESAR_RESTART",
+    "MATHESAR_MIGRATE_COMMAND", "MATHESAR_RESTART",
     "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
 ]
 SECRETS = {"SECRET_KEY", "POSTGRES_PASSWORD"}
@@ -99,7 +99,6 @@ def fixed_cases():
     add_case("overlong-health-url", {"MATHESAR_HEALTHCHECK_URL": "http://127.0.0.1:8000/" + "p" * 3000}, ["MATHESAR_HEALTHCHECK_URL"])
     add_case("overlong-app-user", {"MATHESAR_APP_USER": "u" * 65}, ["MATHESAR_APP_USER"])
     add_case("overlong-log-format", {"MATHESAR_LOG_FORMAT": "json" * 1000}, ["MATHESAR_LOG_FORMAT"])
-    add_case("overlong-schema-db", {"MATHESAR_SCHEMA_DATABASES": "db," + "s" * 64}, ["MATHESAR_SCHEMA_DATABASES"])
     # NUL-free binary junk (not UTF-8).
     add_case("junk-user", {"POSTGRES_USER": b"\xff\xfe\xfd"}, ["POSTGRES_USER"])
     add_case("junk-db", {"POSTGRES_DB": b"mathesar\xc0\xaf"}, ["POSTGRES_DB"])
@@ -114,7 +113,6 @@ def fixed_cases():
     add_case("junk-host", {"POSTGRES_HOST": b"db\x1b[31m.example", "POSTGRES_PASSWORD": "pw"}, ["POSTGRES_HOST"])
     add_case("junk-secret-key-file", {}, ["SECRET_KEY_FILE"], setup=lambda ctx: {"SECRET_KEY_FILE": str(ctx.canary / "junk")})
     add_case("nul-in-password-file", {}, ["POSTGRES_PASSWORD_FILE"], setup=lambda ctx: {"POSTGRES_PASSWORD_FILE": str(ctx.canary / "nul")})
-    add_case("junk-schema-dir", {"MATHESAR_SCHEMA_DIR": b"/usr/share/\xff\xfe"}, ["MATHESAR_SCHEMA_DIR"])
     add_case("c1-control-in-db", {"POSTGRES_DB": "db\u0085name"}, ["POSTGRES_DB"])
     # Unicode look-alikes.
     add_case("arabic-digits-port", {"POSTGRES_PORT": "٥٤٣٢"}, ["POSTGRES_PORT"])

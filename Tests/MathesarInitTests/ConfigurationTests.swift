@@ -17,7 +17,7 @@ private enum Secrets {
     static let all = [key, password, filePassword, fileKey, crlf, "first-line-8e1f", "second-line-b7a2", urlPassword, "two-lines-d4c2"]
 }
 
-/// Files that `*_FILE` variables and `MATHESAR_SCHEMA_DIR` name, without touching the disk.
+/// Files that `*_FILE` variables name, without touching the disk.
 private let fakeFiles = FileReader(
     read: { path in
         switch path {
@@ -30,20 +30,10 @@ private let fakeFiles = FileReader(
         case "/run/secrets/only-newline": .success([0x0A])
         case "/run/secrets/dir": .failure(.isDirectory)
         case "/run/secrets/locked": .failure(.unreadable("Permission denied"))
-        case "/schema/good/0001_init.sql": .success(Array("CREATE SCHEMA msar;\n".utf8))
-        case "/schema/good/0002_views.sql": .success(Array("CREATE VIEW msar.v AS SELECT 1;\n".utf8))
-        case "/schema/good/uninstall.sql": .success(Array("DROP SCHEMA msar CASCADE;\n".utf8))
-        case "/schema/gap/0001_a.sql", "/schema/gap/0003_c.sql": .success(Array("SELECT 1;\n".utf8))
         default: .failure(.missing)
         }
     },
-    list: { path in
-        switch path {
-        case "/schema/good": ["0001_init.sql", "0002_views.sql", "README.md", "uninstall.sql"]
-        case "/schema/gap": ["0001_a.sql", "0003_c.sql"]
-        default: nil
-        }
-    })
+    list: { _ in nil })
 
 private func load(_ environment: [String: String], arguments: [String] = [], isRoot: Bool = true)
     -> Result<Configuration, ConfigurationError>
@@ -170,12 +160,14 @@ private let goodEnvironments: [GoodEnvironment] = [
     GoodEnvironment(name: "bundled with sslmode disable", environment: ["POSTGRES_SSLMODE": "disable"]) { c in
         #expect(c.database.sslMode == "disable")
     },
-    GoodEnvironment(name: "a valid schema bundle", environment: ["MATHESAR_SCHEMA_DIR": "/schema/good"]) { c in
-        #expect(c.schemaDirectory == "/schema/good")
+    GoodEnvironment(name: "the retired schema-bundle variables warn that they are no longer used, even with values once refused", environment: ["MATHESAR_SCHEMA_DIR": "/schema/absent", "MATHESAR_SCHEMA_DATABASES": "sales,mysql://db/crm"]) { c in
+        #expect(c.warnings.count == 2)
+        for name in ["MATHESAR_SCHEMA_DATABASES", "MATHESAR_SCHEMA_DIR"] {
+            #expect(c.warnings.contains { $0.hasPrefix("\(name) is no longer used") && !$0.contains("did you mean") })
+        }
     },
-    GoodEnvironment(name: "schema databases trimmed, URL password redacted in entries", environment: ["MATHESAR_SCHEMA_DATABASES": " sales, crm ,postgresql://u:\(Secrets.urlPassword)@h/db,"]) { c in
-        #expect(c.schemaDatabases == ["sales", "crm", "postgresql://u:\(Secrets.urlPassword)@h/db"])
-        #expect(entry(c, "MATHESAR_SCHEMA_DATABASES")?.value == "sales,crm,postgresql://u:<redacted>@h/db")
+    GoodEnvironment(name: "the SQL upgrade command is split like the migrate command", environment: ["MATHESAR_SQL_UPGRADE_COMMAND": "python '/code/my app/mathesar_sql.py'"]) { c in
+        #expect(c.sqlUpgradeCommand == ["python", "/code/my app/mathesar_sql.py"])
     },
     GoodEnvironment(name: "a custom health check URL", environment: ["MATHESAR_HEALTHCHECK_URL": "http://localhost:9000/health"]) { c in
         #expect(c.healthcheckURL == "http://localhost:9000/health")
@@ -226,8 +218,6 @@ func acceptsGoodEnvironment(_ good: GoodEnvironment) throws {
     #expect(config.appCommand == nil)
     #expect(config.appUser == nil)
     #expect(config.migrateCommand == nil)
-    #expect(config.schemaDirectory == nil)
-    #expect(config.schemaDatabases == [])
     #expect(config.restart == .onFailure)
     #expect(config.stopTimeout == 9)
     #expect(config.databaseWaitTimeout == 60)
@@ -293,9 +283,6 @@ private let badEnvironments: [BadEnvironment] = [
     BadEnvironment(name: "app command with a trailing backslash", environment: ["MATHESAR_APP_COMMAND": "gunicorn config.wsgi \\"], problems: ["MATHESAR_APP_COMMAND"]),
     BadEnvironment(name: "migrate command with an unterminated double quote", environment: ["MATHESAR_MIGRATE_COMMAND": "python -c \"print(1)"], problems: ["MATHESAR_MIGRATE_COMMAND"]),
     BadEnvironment(name: "https health check URL", environment: ["MATHESAR_HEALTHCHECK_URL": "https://127.0.0.1:8000/"], problems: ["MATHESAR_HEALTHCHECK_URL"]),
-    BadEnvironment(name: "schema directory missing", environment: ["MATHESAR_SCHEMA_DIR": "/schema/absent"], problems: ["MATHESAR_SCHEMA_DIR"]),
-    BadEnvironment(name: "schema bundle with a gap", environment: ["MATHESAR_SCHEMA_DIR": "/schema/gap"], problems: ["MATHESAR_SCHEMA_DIR"]),
-    BadEnvironment(name: "schema database with a foreign URL scheme", environment: ["MATHESAR_SCHEMA_DATABASES": "sales,mysql://db/crm"], problems: ["MATHESAR_SCHEMA_DATABASES"]),
     BadEnvironment(name: "POSTGRES_HOST with a space", environment: ["POSTGRES_HOST": "db host", "POSTGRES_PASSWORD": Secrets.password], problems: ["POSTGRES_HOST"]),
     BadEnvironment(name: "POSTGRES_USER with a quote", environment: ["POSTGRES_USER": "ma\"thesar"], problems: ["POSTGRES_USER"]),
     BadEnvironment(name: "POSTGRES_DB longer than 63 bytes", environment: ["POSTGRES_DB": String(repeating: "d", count: 64)], problems: ["POSTGRES_DB"]),

@@ -19,9 +19,15 @@ private func machine(_ policy: RestartPolicy = .onFailure, stopTimeout: Double =
     return m
 }
 
-/// The actions without log lines.
+/// The actions without log lines and without the clearing of an exited
+/// process's group (which follows every exit; tests of its own check it).
 private func effects(_ actions: [SupervisorMachine.Action]) -> [SupervisorMachine.Action] {
-    actions.filter { if case .log = $0 { false } else { true } }
+    actions.filter {
+        switch $0 {
+        case .log, .killGroup: false
+        default: true
+        }
+    }
 }
 
 private func restartDelay(_ m: SupervisorMachine, _ name: ServiceName = .app, exitedAt: Double) -> Double? {
@@ -93,7 +99,7 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
 
 @Test func stopsPostgresBeforeExitingWhenTheAppIsNotRestarted() {
     var m = machine(.never, postgres: true)
-    #expect(effects(m.exited(pid: appPID, status: .exited(4), at: at(10))) == [.signal(.postgres, SIGINT)])
+    #expect(effects(m.exited(pid: appPID, status: .exited(4), at: at(10))) == [.signal(.postgres, SIGINT, .mainProcess)])
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(11))) == [.exit(4)])
 }
 
@@ -186,7 +192,7 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
             m.started(.app, pid: pid, at: at(now))
         }
     }
-    #expect(last == [.signal(.postgres, SIGINT)])
+    #expect(last == [.signal(.postgres, SIGINT, .mainProcess)])
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(now + 1))) == [.exit(ExitCode.crashLoop)])
 }
 
@@ -210,9 +216,9 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
 
 @Test func stopsTheAppFirstAndPostgresOnlyAfterTheAppIsGone() {
     var m = machine(postgres: true)
-    #expect(effects(m.stopRequested(by: SIGTERM, at: at(100))) == [.signal(.app, SIGTERM)])
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(100))) == [.signal(.app, SIGTERM, .mainProcess)])
     #expect(m.isStopping)
-    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGTERM), at: at(101))) == [.signal(.postgres, SIGINT)])
+    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGTERM), at: at(101))) == [.signal(.postgres, SIGINT, .mainProcess)])
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(102))) == [.exit(143)])
     #expect(m.nextDeadline == nil)
 }
@@ -246,21 +252,21 @@ func escalatesTheStopOnSchedule(stopTimeout: Double) {
     let t = m.timings
     #expect(0 < t.appDeadline && t.appDeadline < t.quitAt && t.quitAt < t.stopTimeout)
     let began = 100.0
-    #expect(effects(m.stopRequested(by: SIGTERM, at: at(began))) == [.signal(.app, SIGTERM)])
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(began))) == [.signal(.app, SIGTERM, .mainProcess)])
 
     // The app ignores SIGTERM: SIGKILL exactly at its deadline, nothing before.
     #expect(m.nextDeadline == at(began + t.appDeadline))
     #expect(effects(m.tick(at: at(began + t.appDeadline - 0.001))).isEmpty)
-    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.app, SIGKILL)])
+    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.app, SIGKILL, .processGroup)])
 
     // PostgreSQL gets its fast shutdown only once the app is gone.
-    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGKILL), at: at(began + t.appDeadline + 0.01))) == [.signal(.postgres, SIGINT)])
+    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGKILL), at: at(began + t.appDeadline + 0.01))) == [.signal(.postgres, SIGINT, .mainProcess)])
 
     // PostgreSQL does not finish: SIGQUIT at quitAt, SIGKILL at the stop timeout.
     #expect(m.nextDeadline == at(began + t.quitAt))
-    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.postgres, SIGQUIT)])
+    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.postgres, SIGQUIT, .mainProcess)])
     #expect(m.nextDeadline == at(began + t.stopTimeout))
-    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.postgres, SIGKILL)])
+    #expect(effects(m.tick(at: m.nextDeadline!)) == [.signal(.postgres, SIGKILL, .processGroup)])
 
     // Stuck in the kernel: PID 1 exits anyway one second later, with the app's status.
     #expect(m.nextDeadline == at(began + t.stopTimeout + 1))
@@ -273,7 +279,7 @@ func escalatesTheStopOnSchedule(stopTimeout: Double) {
     _ = m.stopRequested(by: SIGTERM, at: at(0))
     _ = m.tick(at: at(m.timings.appDeadline))      // SIGKILL to the app, which stays stuck
     _ = m.tick(at: at(m.timings.quitAt))           // SIGQUIT to PostgreSQL, which never got SIGINT
-    #expect(effects(m.tick(at: at(9))) == [.signal(.app, SIGKILL), .signal(.postgres, SIGKILL)])
+    #expect(effects(m.tick(at: at(9))) == [.signal(.app, SIGKILL, .processGroup), .signal(.postgres, SIGKILL, .processGroup)])
     #expect(effects(m.tick(at: at(9.5))).isEmpty)
     // The app never exited, so its status is unknown: the stop signal decides.
     #expect(effects(m.tick(at: at(10))) == [.exit(128 + SIGTERM)])
@@ -301,7 +307,7 @@ func escalatesTheStopOnSchedule(stopTimeout: Double) {
 @Test func cancelsARestartDuringBackoffAndStopsPostgres() {
     var m = machine(.onFailure, postgres: true)
     _ = m.exited(pid: appPID, status: .signaled(SIGSEGV), at: at(10))
-    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10.2))) == [.signal(.postgres, SIGINT)])
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10.2))) == [.signal(.postgres, SIGINT, .mainProcess)])
     #expect(!m.tick(at: at(10.5)).contains(.start(.app)))
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(11))) == [.exit(128 + SIGSEGV)])
 }
@@ -314,13 +320,13 @@ func exits128PlusTheSignalWhenStoppedBeforeTheAppStarted(_ signal: Int32) {
 
 @Test func stopsBootsPostgresWhenStoppedBeforeTheAppStarted() {
     var m = machine(postgres: true, appAt: nil)
-    #expect(effects(m.stopRequested(by: SIGINT, at: at(1))) == [.signal(.postgres, SIGINT)])
+    #expect(effects(m.stopRequested(by: SIGINT, at: at(1))) == [.signal(.postgres, SIGINT, .mainProcess)])
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(2))) == [.exit(130)])
 }
 
 @Test func keepsAFailureCodeWhateverTheAppExitsWith() {
     var m = machine(postgres: true)
-    #expect(effects(m.fail(code: ExitCode.migrationFailed, message: "schema upgrade failed", at: at(5))) == [.signal(.app, SIGTERM)])
+    #expect(effects(m.fail(code: ExitCode.migrationFailed, message: "schema upgrade failed", at: at(5))) == [.signal(.app, SIGTERM, .mainProcess)])
     _ = m.exited(pid: appPID, status: .exited(0), at: at(6))
     #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(7))) == [.exit(ExitCode.migrationFailed)])
     #expect(m.lastError == "schema upgrade failed")
@@ -362,6 +368,153 @@ func exits128PlusTheSignalWhenStoppedBeforeTheAppStarted(_ signal: Int32) {
             m.started(.postgres, pid: pid, at: at(now))
         }
     }
-    #expect(last == [.signal(.app, SIGTERM)])
+    #expect(last == [.signal(.app, SIGTERM, .mainProcess)])
     #expect(effects(m.exited(pid: appPID, status: .signaled(SIGTERM), at: at(now + 1))) == [.exit(ExitCode.crashLoop)])
+}
+
+// MARK: signal targets (the app's main process, its group only at a deadline)
+
+@Test func sendsTheStopSignalToTheAppsMainProcessOnlySoThatAMasterStopsItsOwnWorkers() {
+    var m = machine(postgres: true)
+    #expect(effects(m.stopRequested(by: SIGQUIT, at: at(1))) == [.signal(.app, SIGTERM, .mainProcess)])
+}
+
+@Test func killsTheAppsWholeProcessGroupAtItsDeadline() {
+    var m = machine(postgres: true)
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    #expect(effects(m.tick(at: at(m.timings.appDeadline))) == [.signal(.app, SIGKILL, .processGroup)])
+}
+
+@Test(arguments: Signals.forwarded)
+func forwardsSignalsToTheAppsMainProcessNotItsGroup(_ signo: Int32) {
+    let m = machine(postgres: true)
+    #expect(m.forward(signo) == [.signal(.app, signo, .mainProcess)])
+}
+
+@Test func forwardsNothingWhileTheAppIsNotRunning() {
+    var m = machine(.always, postgres: true)
+    _ = m.exited(pid: appPID, status: .exited(1), at: at(1))
+    #expect(m.forward(SIGHUP).isEmpty)
+}
+
+@Test func givesPostgresItsShutdownSignalsOnTheMainProcessAndSIGKILLOnTheGroup() {
+    var m = machine(postgres: true, appAt: nil)
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(0))) == [.signal(.postgres, SIGINT, .mainProcess)])
+    #expect(effects(m.tick(at: at(m.timings.quitAt))) == [.signal(.postgres, SIGQUIT, .mainProcess)])
+    #expect(effects(m.tick(at: at(m.timings.stopTimeout))) == [.signal(.postgres, SIGKILL, .processGroup)])
+}
+
+@Test func killsWhatIsLeftOfTheAppsGroupBeforeItIsRestarted() {
+    var m = machine(.always)
+    let actions = m.exited(pid: appPID, status: .exited(1), at: at(10))
+    #expect(actions.first == .killGroup(.app, group: appPID))
+    // The restart comes at a later tick, after the group was cleared.
+    #expect(m.tick(at: at(10.5)) == [.start(.app)])
+}
+
+@Test func killsWhatIsLeftOfTheAppsGroupBeforeExiting() {
+    var m = machine(.never)
+    let actions = m.exited(pid: appPID, status: .exited(0), at: at(10)).filter { if case .log = $0 { false } else { true } }
+    #expect(actions == [.killGroup(.app, group: appPID), .exit(0)])
+}
+
+@Test func killsWhatIsLeftOfTheAppsGroupWhenItExitsDuringTheStopBeforePostgresIsSignaled() {
+    var m = machine(postgres: true)
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    let actions = m.exited(pid: appPID, status: .exited(0), at: at(1)).filter { if case .log = $0 { false } else { true } }
+    #expect(actions == [.killGroup(.app, group: appPID), .signal(.postgres, SIGINT, .mainProcess)])
+}
+
+@Test func killsWhatIsLeftOfPostgresGroupBeforeItIsRestarted() {
+    // Backends of a dead postmaster still hold its shared memory: a new one would refuse to start.
+    var m = machine(postgres: true)
+    #expect(m.exited(pid: postgresPID, status: .signaled(SIGKILL), at: at(5)).first == .killGroup(.postgres, group: postgresPID))
+}
+
+@Test func killsWhatIsLeftOfTheGroupOfAServiceLostDuringBoot() {
+    var m = machine(postgres: true, appAt: nil)
+    let lost = m.serviceLost(pid: postgresPID, status: .exited(1))
+    #expect(lost?.0 == .postgres)
+    #expect(lost?.1 == [.killGroup(.postgres, group: postgresPID)])
+}
+
+// MARK: the Mathesar SQL upgrade beside the app (the one-shot `schema` service)
+
+private let schemaPID: pid_t = 300
+
+private func machineWithSQLUpgrade(_ policy: RestartPolicy = .onFailure) -> SupervisorMachine {
+    var m = machine(policy, postgres: true)
+    m.started(.schema, pid: schemaPID, at: at(0))
+    return m
+}
+
+@Test func neverRestartsTheSQLUpgradeWhateverItsStatus() {
+    for status in [ExitStatus.exited(0), .exited(1), .signaled(SIGSEGV)] {
+        var m = machineWithSQLUpgrade(.always)
+        _ = m.exited(pid: schemaPID, status: status, at: at(5))
+        #expect(m.services[.schema]!.state == .stopped)
+        #expect(m.nextDeadline == nil)
+        #expect(m.tick(at: at(100)).isEmpty)
+    }
+}
+
+@Test func aSQLUpgradeThatSucceedsChangesNothingElse() {
+    var m = machineWithSQLUpgrade()
+    #expect(m.exited(pid: schemaPID, status: .exited(0), at: at(5)) == [.killGroup(.schema, group: schemaPID)])
+    #expect(m.services[.app]!.pid == appPID && m.services[.postgres]!.pid == postgresPID)
+}
+
+@Test func aFailedSQLUpgradeIsAWarningAndTheAppKeepsRunning() {
+    var m = machineWithSQLUpgrade()
+    let actions = m.exited(pid: schemaPID, status: .exited(1), at: at(5))
+    #expect(effects(actions).isEmpty)
+    #expect(actions.contains { if case .log(.warning, let text) = $0 { text.contains("MATHESAR_SQL_UPGRADE_COMMAND exited with status 1") && text.contains("app keeps running") } else { false } })
+    #expect(!m.isStopping)
+    #expect(m.services[.app]!.isRunning)
+}
+
+@Test func aFailedSQLUpgradeDoesNotCountTowardsACrashLoop() {
+    var m = machineWithSQLUpgrade()
+    _ = m.exited(pid: schemaPID, status: .exited(1), at: at(5))
+    #expect(m.services[.schema]!.recentExits.isEmpty)
+    #expect(m.lastError == nil)
+}
+
+@Test func stopsTheSQLUpgradeLikeTheAppAndPostgresOnlyOnceBothAreGone() {
+    var m = machineWithSQLUpgrade()
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10))) == [.signal(.app, SIGTERM, .mainProcess), .signal(.schema, SIGTERM, .mainProcess)])
+    #expect(effects(m.exited(pid: appPID, status: .signaled(SIGTERM), at: at(11))).isEmpty)  // the upgrade still runs
+    #expect(m.exited(pid: schemaPID, status: .signaled(SIGTERM), at: at(12))
+        == [.killGroup(.schema, group: schemaPID), .signal(.postgres, SIGINT, .mainProcess)])
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(13))) == [.exit(143)])
+}
+
+@Test func killsTheSQLUpgradesGroupAtTheAppsDeadline() {
+    var m = machineWithSQLUpgrade()
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    _ = m.exited(pid: appPID, status: .exited(0), at: at(1))
+    #expect(m.nextDeadline == at(m.timings.appDeadline))
+    #expect(effects(m.tick(at: at(m.timings.appDeadline))) == [.signal(.schema, SIGKILL, .processGroup)])
+    #expect(effects(m.exited(pid: schemaPID, status: .signaled(SIGKILL), at: at(m.timings.appDeadline + 0.01))) == [.signal(.postgres, SIGINT, .mainProcess)])
+}
+
+@Test func theSQLUpgradesStatusNeverBecomesTheExitCode() {
+    var m = machineWithSQLUpgrade()
+    _ = m.stopRequested(by: SIGTERM, at: at(0))
+    _ = m.exited(pid: schemaPID, status: .exited(9), at: at(1))
+    _ = m.exited(pid: appPID, status: .exited(0), at: at(2))
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(3))) == [.exit(0)])
+}
+
+@Test func stopsTheSQLUpgradeWhenTheAppEndsForGood() {
+    var m = machineWithSQLUpgrade(.never)
+    #expect(effects(m.exited(pid: appPID, status: .exited(3), at: at(5))) == [.signal(.schema, SIGTERM, .mainProcess)])
+    #expect(effects(m.exited(pid: schemaPID, status: .signaled(SIGTERM), at: at(6))) == [.signal(.postgres, SIGINT, .mainProcess)])
+    #expect(effects(m.exited(pid: postgresPID, status: .exited(0), at: at(7))) == [.exit(3)])
+}
+
+@Test func aSQLUpgradeFinishedBeforeTheStopIsNotSignaled() {
+    var m = machineWithSQLUpgrade()
+    _ = m.exited(pid: schemaPID, status: .exited(0), at: at(5))
+    #expect(effects(m.stopRequested(by: SIGTERM, at: at(10))) == [.signal(.app, SIGTERM, .mainProcess)])
 }

@@ -88,9 +88,6 @@ struct PreflightCheck {
         case .bundled: checkBundled(config, isRoot: isRoot, ok: ok, problem: problem)
         case .external: checkExternal(config, ok: ok, problem: problem)
         }
-        if let dir = config.schemaDirectory, case .success(let bundle) = SchemaBundle.load(directory: dir) {
-            ok("schema bundle", "\(dir): \(bundle.files.count) files, newest version \(bundle.latestVersion)")
-        }
         let code = findings.first { !$0.ok }?.code ?? 0
         return (findings, code)
     }

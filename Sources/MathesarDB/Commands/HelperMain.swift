@@ -21,8 +21,6 @@ public enum HelperMain {
         case .version:
             FileIO.writeAll(1, Array("mathesar-init-db \(Version.current)\n".utf8))
             return 0
-        case .schema(let action, let database):
-            return SchemaCommand.run(action, database: database, environment: environment)
         case .check:
             let (findings, code) = PreflightCheck(environment: environment).run()
             FileIO.writeAll(1, Array(PreflightCheck.render(findings).utf8))
@@ -57,7 +55,6 @@ public enum HelperMain {
         switch step {
         case .bundledReady: return BundledReadiness(server: server, logger: logger).run()
         case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
-        case .schemaUpgrade: return SchemaUpgradeStep(server: server, logger: logger).run()
         case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
         case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
         }

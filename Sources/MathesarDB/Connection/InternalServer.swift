@@ -1,8 +1,7 @@
 import MathesarInit
 import PostgresClient
 
-/// How the helper reaches the internal server (bundled or external) and the
-/// databases named in `MATHESAR_SCHEMA_DATABASES` or `--database`.
+/// How the helper reaches the internal server (bundled or external).
 public struct InternalServer {
     public let config: Configuration
     public let mode: DatabaseMode
@@ -48,16 +47,5 @@ public struct InternalServer {
         return ConnectionParameters(host: host, port: db.port, database: database ?? db.name, user: db.user,
                                     password: password, sslMode: mode == .bundled ? "disable" : db.sslMode,
                                     connectTimeout: 10)
-    }
-
-    /// A `MATHESAR_SCHEMA_DATABASES` / `--database` entry: a URL as given, or a
-    /// database name on the internal server with the administration role.
-    public func parameters(forTarget entry: String) -> (ConnectionParameters, expandURL: Bool) {
-        if SchemaTarget.isURL(entry) {
-            var params = ConnectionParameters([("dbname", entry), ("application_name", "mathesar-init"), ("connect_timeout", "10")])
-            if mode == .external, entry.firstRange(of: "sslmode=") == nil { params = params.with("sslmode", config.database.sslMode) }
-            return (params, true)
-        }
-        return (adminParameters(database: entry), false)
     }
 }

@@ -5,11 +5,13 @@ import Glibc
 /// Each phase logs one line with its duration; a failure stops what was
 /// started, in reverse order, and exits with the phase's code.
 public final class BootSequence {
-    public enum Goal {
+    public enum Goal: Equatable {
         /// Boot, then supervise the app.
         case run
         /// Boot the database, migrate, stop (`mathesar-init migrate`).
         case migrate
+        /// Boot the database, run `MATHESAR_SQL_UPGRADE_COMMAND ACTION [--database NAME]`, stop.
+        case schema(Command.SchemaAction, database: String?)
     }
 
     let config: Configuration
@@ -46,16 +48,24 @@ public final class BootSequence {
                 supervisor.bootPhase = "database"
                 return config.database.mode == .bundled ? try startBundledDatabase() : try waitForExternalDatabase()
             }
+            if case .schema(let action, let database) = goal {
+                supervisor.bootPhase = "schema"
+                let code = try runSchemaCommand(action, database: database)
+                return supervisor.stopAll(code: code)
+            }
             supervisor.bootPhase = "migrating"
             if let command = config.migrateCommand {
                 try phase("migrate") { () throws(Supervisor.Interruption) in try runMigrateCommand(command) }
             }
-            if config.schemaDirectory != nil {
-                try phase("schema") { () throws(Supervisor.Interruption) in try upgradeSchemas() }
-            }
             if goal == .migrate {
+                if let command = config.sqlUpgradeCommand {
+                    try phase("schema") { () throws(Supervisor.Interruption) in try upgradeSQLInForeground(command) }
+                }
                 logger.info("migrate: done; stopping")
                 return supervisor.stopAll(code: 0)
+            }
+            if let command = config.sqlUpgradeCommand {
+                try phase("schema") { () throws(Supervisor.Interruption) in try startSQLUpgrade(command) }
             }
             watchForListeningApp()
             try phase("app") { () throws(Supervisor.Interruption) in try startApp() }
@@ -102,6 +112,7 @@ public final class BootSequence {
            case .failure(let problem) = CommandResolver.resolve(migrate[0], searchPath: config.environment["PATH"], user: appUser) {
             throw fail(ExitCode.configuration, "MATHESAR_MIGRATE_COMMAND: \(problem.message)")
         }
+        try preflightSQLUpgrade()
         let secretProblems = SecretStore.inspect(directory: config.secretsDirectory, names: config.persistedSecrets)
         if !secretProblems.isEmpty {
             throw fail(ExitCode.configuration, ConfigurationError(problems: secretProblems).description)
@@ -293,13 +304,6 @@ public final class BootSequence {
             throw fail(ExitCode.migrationFailed, "MATHESAR_MIGRATE_COMMAND \(result.status); the app was not started. Its last lines:\n  " + result.lines.suffix(10).joined(separator: "\n  "))
         }
         return "\(command[0]) succeeded"
-    }
-
-    private func upgradeSchemas() throws(Supervisor.Interruption) -> String {
-        guard let helper else { throw fail(ExitCode.internalError, "helper not prepared") }
-        let result = try supervisor.runTask(helper.spec(.schemaUpgrade))
-        try requireHelperSuccess(result, step: "upgrading the Mathesar schema")
-        return "schemas up to date"
     }
 
     // MARK: app

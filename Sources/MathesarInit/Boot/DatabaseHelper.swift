@@ -10,7 +10,6 @@ public struct DatabaseHelper {
     public enum Step: String {
         case bundledReady = "__bundled-ready"
         case externalReady = "__external-ready"
-        case schemaUpgrade = "__schema-upgrade"
         /// After a major-version upgrade: a check query in every database, then extension updates.
         case upgradeVerify = "__upgrade-verify"
         /// Beside the app: warn when it answers 400 to the host names users will open.

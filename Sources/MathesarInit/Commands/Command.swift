@@ -5,17 +5,18 @@ public enum Command: Equatable {
     case config(format: ConfigFormat)
     case migrate
     case healthcheck
-    case schema(SchemaAction, database: String)
+    /// `schema status|upgrade|uninstall`: runs `MATHESAR_SQL_UPGRADE_COMMAND` on demand.
+    case schema(SchemaAction, database: String?)
     case version
     case help
 
     public enum ConfigFormat: String, Equatable { case text, json }
-    public enum SchemaAction: String, Equatable, CaseIterable { case install, upgrade, uninstall, status }
+    public enum SchemaAction: String, Equatable, CaseIterable, Sendable { case status, upgrade, uninstall }
 
     /// Whether the command needs libpq, and so runs in `mathesar-init-db`.
     public var needsDatabaseHelper: Bool {
         switch self {
-        case .check, .healthcheck, .schema: true
+        case .check, .healthcheck: true
         default: false
         }
     }
@@ -26,7 +27,11 @@ public enum Command: Equatable {
                mathesar-init config [--format text|json]    effective configuration with sources
                mathesar-init migrate                        boot the database, run migrations, stop, exit
                mathesar-init healthcheck                    exit 0 when the app and database are healthy
-               mathesar-init schema (install|upgrade|uninstall|status) --database NAME|URL
+               mathesar-init schema status                  each user database's Mathesar SQL version
+               mathesar-init schema upgrade [--database NAME]
+                                                            upgrade the Mathesar SQL in one or all of them
+               mathesar-init schema uninstall --database NAME
+                                                            remove the Mathesar SQL from one of them
                mathesar-init version
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
@@ -82,22 +87,25 @@ public enum Command: Equatable {
         case "schema":
             var items = Array(rest)
             guard let actionName = items.first, let action = SchemaAction(rawValue: actionName) else {
-                return bad("schema needs an action: install, upgrade, uninstall or status")
+                return bad("schema needs an action: status, upgrade or uninstall")
             }
             items.removeFirst()
             var database: String?
             while !items.isEmpty {
                 let item = items.removeFirst()
-                if item == "--database", let value = items.first {
-                    items.removeFirst()
-                    database = value
+                var value: String?
+                if item == "--database", !items.isEmpty {
+                    value = items.removeFirst()
                 } else if item.hasPrefix("--database=") {
-                    database = String(item.dropFirst(11))
+                    value = String(item.dropFirst(11))
                 } else {
                     return bad("schema \(actionName): unexpected argument \(item)")
                 }
+                guard let name = value, !name.isEmpty, !name.hasPrefix("-") else { return bad("schema \(actionName): --database needs a database name") }
+                guard action != .status else { return bad("schema status takes no --database: it lists every user database") }
+                database = name
             }
-            guard let database, !database.isEmpty else { return bad("schema \(actionName) needs --database NAME (a database on the internal server) or a postgresql:// URL") }
+            if action == .uninstall && database == nil { return bad("schema uninstall needs --database NAME (the database's name in Mathesar; see mathesar-init schema status)") }
             return .success(.schema(action, database: database))
         default:
             if first.hasPrefix("-") { return bad("unknown option \(first)") }

@@ -29,7 +29,9 @@ public enum MathesarInitMain {
             return RunCommand.execute(appCommand: appCommand, goal: .run)
         case .migrate:
             return RunCommand.execute(appCommand: [], goal: .migrate)
-        case .check, .healthcheck, .schema:
+        case .schema(let action, let database):
+            return RunCommand.execute(appCommand: [], goal: .schema(action, database: database))
+        case .check, .healthcheck:
             return ExitCode.internalError
         }
     }
@@ -43,7 +45,7 @@ public enum MathesarInitMain {
         return nil
     }
 
-    /// `check`, `healthcheck` and `schema` need libpq, which PID 1's binary
+    /// `check` and `healthcheck` need libpq, which PID 1's binary
     /// does not load: become the helper, with the same arguments.
     static func execDatabaseHelper(_ argv: [String]) -> Int32 {
         let helper = SelfExecutable.databaseHelperPath()

@@ -72,8 +72,8 @@ public struct Configuration: Sendable {
     /// `MATHESAR_APP_ALLOW_SETUID`: the app and the migrate command may gain privileges at exec.
     public var appAllowSetuid: Bool
     public var migrateCommand: [String]?
-    public var schemaDirectory: String?
-    public var schemaDatabases: [String]
+    /// `MATHESAR_SQL_UPGRADE_COMMAND`: upgrades the Mathesar SQL of the user databases (run with `upgrade`, ...).
+    public var sqlUpgradeCommand: [String]?
     public var restart: RestartPolicy
     public var stopTimeout: Double
     public var databaseWaitTimeout: Double

@@ -10,10 +10,16 @@ public enum ConfigurationLoader {
         "SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
         "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_SSLMODE", "MATHESAR_DATA_DIR", "PGDATA",
         "MATHESAR_RUN_DIR", "MATHESAR_PG_BINDIR", "MATHESAR_APP_COMMAND", "MATHESAR_APP_USER",
-        "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SCHEMA_DIR", "MATHESAR_SCHEMA_DATABASES", "MATHESAR_RESTART",
+        "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SQL_UPGRADE_COMMAND", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
         "MATHESAR_APP_ALLOW_SETUID",
+    ]
+
+    /// Variables earlier versions read, and why they are gone.
+    public static let retiredVariables: [(name: String, why: String)] = [
+        ("MATHESAR_SCHEMA_DIR", "Mathesar installs and upgrades its own SQL in each user database"),
+        ("MATHESAR_SCHEMA_DATABASES", "the app knows its user databases; their Mathesar SQL is upgraded through the app's installer"),
     ]
 
     /// - Parameters:
@@ -125,6 +131,8 @@ public enum ConfigurationLoader {
         }
         let migrate = env.command("MATHESAR_MIGRATE_COMMAND", example: "python -m mathesar.install --skip-confirm")
         if migrate == nil, env.raw("MATHESAR_MIGRATE_COMMAND") == nil { env.record("MATHESAR_MIGRATE_COMMAND", "(unset)", .defaultValue) }
+        let sqlUpgrade = env.command("MATHESAR_SQL_UPGRADE_COMMAND", example: "python /code/mathesar_sql.py")
+        if sqlUpgrade == nil, env.raw("MATHESAR_SQL_UPGRADE_COMMAND") == nil { env.record("MATHESAR_SQL_UPGRADE_COMMAND", "(unset)", .defaultValue) }
         let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
         let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
         let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
@@ -136,31 +144,13 @@ public enum ConfigurationLoader {
         let (app, appWarnings) = env.appSettings(dataDirectory: dataDirectory, cpus: CPUCount.detect(files: files))
         warnings += appWarnings
 
-        // Schema bundle.
-        let schemaDirectory = env.path("MATHESAR_SCHEMA_DIR", default: nil, example: "/usr/share/mathesar/schema")
-        if schemaDirectory == nil, env.raw("MATHESAR_SCHEMA_DIR") == nil { env.record("MATHESAR_SCHEMA_DIR", "(unset)", .defaultValue) }
-        if let schemaDirectory {
-            if case .failure(let problem) = SchemaBundle.load(directory: schemaDirectory, files: files) {
-                env.problem("MATHESAR_SCHEMA_DIR", schemaDirectory, problem.description)
-            }
-        }
-        var schemaDatabases: [String] = []
-        if let list = env.raw("MATHESAR_SCHEMA_DATABASES") {
-            schemaDatabases = list.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-            var shown: [String] = []
-            for entry in schemaDatabases {
-                let display = SchemaTarget.redacted(entry)
-                shown.append(display)
-                if let reason = SchemaTarget.problem(entry) {
-                    env.problem("MATHESAR_SCHEMA_DATABASES", display, reason, example: "MATHESAR_SCHEMA_DATABASES=sales,postgresql://user@db.example.com/crm")
-                }
-            }
-            env.record("MATHESAR_SCHEMA_DATABASES", shown.joined(separator: ","), .environment)
-        } else {
-            env.record("MATHESAR_SCHEMA_DATABASES", "(unset)", .defaultValue)
+        // Variables of earlier versions: a warning, so that old compose files still boot.
+        for (name, why) in retiredVariables where env.raw(name) != nil {
+            warnings.append("\(name) is no longer used and is ignored: \(why); remove it")
         }
 
-        for name in environment.keys.sorted() where name.hasPrefix("MATHESAR_") && !knownVariables.contains(name) {
+        for name in environment.keys.sorted() where name.hasPrefix("MATHESAR_") && !knownVariables.contains(name)
+            && !retiredVariables.contains(where: { $0.name == name }) {
             let guess = knownVariables.min { editDistance($0, name) < editDistance($1, name) }!
             let hint = editDistance(guess, name) <= 3 ? "; did you mean \(guess)?" : ""
             warnings.append("unknown variable \(ConfigurationProblem.printable(name)) is ignored\(hint)")
@@ -172,8 +162,7 @@ public enum ConfigurationLoader {
             secretKey: secretKey,
             dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory,
             pgBinDirectory: pgBin, pgOldBinDirectory: pgOldBin, upgradeMode: upgradeMode, keepOldCluster: keepOld,
-            appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate,
-            schemaDirectory: schemaDirectory, schemaDatabases: schemaDatabases,
+            appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate, sqlUpgradeCommand: sqlUpgrade,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
             healthcheckURL: healthURL, logFormat: logFormat, app: app,
             environment: environment, entries: env.entries, warnings: warnings))

@@ -2,7 +2,7 @@ import Glibc
 
 /// The signals PID 1 gives a meaning to (contract, "PID 1 duties").
 public enum Signals {
-    /// Passed on to the app's process group.
+    /// Passed on to the app's main process.
     public static let forwarded: [Int32] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH, SIGTTIN, SIGTTOU]
     /// Start the orderly shutdown.
     public static let stop: [Int32] = [SIGTERM, SIGINT, SIGQUIT]

@@ -22,6 +22,7 @@ public final class Runtime {
     private let spawner: Spawner
     private var streams: [Int32: OutputStream] = [:]
     private var children: [pid_t: Child] = [:]
+    private var lineHandlers: [String: (_ line: String, _ fromStderr: Bool) -> Bool] = [:]
 
     struct OutputStream {
         var pid: pid_t
@@ -72,13 +73,30 @@ public final class Runtime {
         return spawned.pid
     }
 
-    /// Sends a signal to a child's process group (each child leads its own
-    /// session), or to the process alone. A child already gone is not an error.
-    public func signal(_ pid: pid_t, _ signo: Int32, group: Bool = true) {
+    /// Sends a signal to a running child's process group (each child leads
+    /// its own session), or to the process alone. A child already gone is not
+    /// an error. Only for a child not yet reaped: its pid is still ours.
+    public func signal(_ pid: pid_t, _ signo: Int32, group: Bool) {
         guard pid > 0 else { return }
         if kill(group ? -pid : pid, signo) != 0 && errno == ESRCH && group {
-            _ = kill(pid, signo)
+            _ = kill(pid, signo)  // it left its group (setpgid): the process at least
         }
+    }
+
+    /// SIGKILLs what is left of the process group a reaped child led. The
+    /// kernel does not hand out a pid that is still some group's id, so the
+    /// group is the leftovers or nothing (ESRCH), never a stranger; there is
+    /// no fallback to the pid itself, which may be reused by now.
+    public func killGroup(_ group: pid_t) {
+        guard group > 1 else { return }
+        _ = kill(-group, SIGKILL)
+    }
+
+    /// Lines of children with this log tag are first offered to `handler`
+    /// (the SQL upgrade's JSON lines, which PID 1 reads); a line it returns
+    /// true for is its business and is not logged as the child's.
+    public func setLineHandler(source: String, _ handler: @escaping (_ line: String, _ fromStderr: Bool) -> Bool) {
+        lineHandlers[source] = handler
     }
 
     /// The last lines a child wrote, for error messages.
@@ -183,7 +201,8 @@ public final class Runtime {
     }
 
     private func emit(_ stream: OutputStream, _ line: String) {
-        if stream.logged { logger.child(source: stream.source, line: line, fromStderr: stream.toStderr) }
+        let handled = lineHandlers[stream.source]?(line, stream.toStderr) ?? false
+        if stream.logged && !handled { logger.child(source: stream.source, line: line, fromStderr: stream.toStderr) }
         if children[stream.pid] != nil {
             children[stream.pid]!.recentLines.append(line)
             if children[stream.pid]!.recentLines.count > Runtime.recentLineCount {

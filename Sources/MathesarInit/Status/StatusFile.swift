@@ -24,17 +24,20 @@ public final class StatusFile {
         public var mode: String
         public var services: [(name: String, pid: Int32?, state: String, restarts: Int)]
         public var lastError: String?
+        /// The Mathesar SQL upgrade of the user databases, once one ran.
+        public var sql: JSONValue?
 
         public init(phase: String, mode: String, services: [(name: String, pid: Int32?, state: String, restarts: Int)] = [],
-                    lastError: String? = nil) {
+                    lastError: String? = nil, sql: JSONValue? = nil) {
             self.phase = phase
             self.mode = mode
             self.services = services
             self.lastError = lastError
+            self.sql = sql
         }
 
         public static func == (a: Snapshot, b: Snapshot) -> Bool {
-            a.phase == b.phase && a.mode == b.mode && a.lastError == b.lastError
+            a.phase == b.phase && a.mode == b.mode && a.lastError == b.lastError && a.sql == b.sql
                 && a.services.count == b.services.count
                 && zip(a.services, b.services).allSatisfy { $0.name == $1.name && $0.pid == $1.pid && $0.state == $1.state && $0.restarts == $1.restarts }
         }
@@ -52,6 +55,7 @@ public final class StatusFile {
                     ]))
                 })),
                 ("last_error", lastError.map { .string($0) } ?? .null),
+                ("sql", sql ?? .null),
             ])
         }
     }

@@ -12,6 +12,8 @@ public final class Supervisor {
     /// Shown in status.json before the app runs: "starting", "database", "migrating", ...
     public var bootPhase = "starting" { didSet { writeStatus() } }
     public let mode: String
+    /// The Mathesar SQL upgrade, once one was started (shown in status.json).
+    public private(set) var sqlRun: SQLUpgradeRun?
 
     public var logger: Logger { runtime.logger }
 
@@ -50,12 +52,53 @@ public final class Supervisor {
         return pid
     }
 
+    // MARK: the Mathesar SQL upgrade
+
+    /// From now on, `source`'s stdout lines go to `run`: protocol lines become
+    /// log lines of PID 1's own; the others are logged as the command's. With
+    /// `readable` (`schema ...` for a person), stdout holds only the results,
+    /// one readable line each, and the log goes to stderr.
+    public func attach(_ run: SQLUpgradeRun, source: String, readable: Bool = false) {
+        sqlRun = run
+        runtime.setLineHandler(source: source) { [unowned self] line, fromStderr in
+            guard !fromStderr else { return false }
+            guard let handled = run.consume(line) else {
+                guard readable else { return false }
+                logger.child(source: source, line: line, fromStderr: true)
+                return true
+            }
+            if let (level, message) = handled.log { log(level, message) }
+            if readable { runtime.output.write(Array((handled.readable + "\n").utf8), toStderr: false) }
+            writeStatus()
+            return true
+        }
+        writeStatus()
+    }
+
+    /// The SQL upgrade has ended (`stopped`: by a stop): its summary, and status.json.
+    public func finishSQLUpgrade(_ status: ExitStatus, stopped: Bool? = nil) {
+        guard let run = sqlRun, run.state == .running else { return }
+        let (level, text) = run.finish(status, stopping: stopped ?? machine.isStopping)
+        log(level, text)
+        writeStatus()
+    }
+
+    private func log(_ level: LogLevel, _ message: String) {
+        switch level {
+        case .error: logger.error(message)
+        case .warning: logger.warning(message)
+        default: logger.info(message)
+        }
+    }
+
     // MARK: boot
 
     /// Runs a one-shot child (initdb, the database helper, the migrate command)
-    /// to its end. Meanwhile: a stop signal terminates it and interrupts boot;
-    /// forwarded signals reach it when `forwardSignals`; a service that exits
-    /// interrupts boot with `serviceLost`'s failure.
+    /// to its end. Meanwhile: a stop signal terminates it like the app (see
+    /// `terminateTask`) and interrupts boot; forwarded signals reach its main
+    /// process when `forwardSignals`; a service that exits interrupts boot
+    /// with `serviceLost`'s failure. Once it has exited, what is left of its
+    /// process group is SIGKILLed.
     @discardableResult
     public func runTask(_ spec: ProcessSpec, forwardSignals: Bool = false,
                         serviceLost: (ServiceName, ExitStatus, [String]) -> Failure = Supervisor.serviceLostDuringBoot) throws(Interruption) -> TaskResult {
@@ -69,9 +112,11 @@ public final class Supervisor {
             for event in runtime.waitForEvents(until: nil) {
                 switch event {
                 case .exited(let exited, let status) where exited == pid:
+                    runtime.killGroup(pid)
                     return TaskResult(status: status, lines: runtime.recentLines(of: pid))
                 case .exited(let exited, let status):
-                    if let name = machine.serviceLost(pid: exited, status: status) {
+                    if let (name, actions) = machine.serviceLost(pid: exited, status: status) {
+                        _ = perform(actions)
                         let failure = serviceLost(name, status, runtime.recentLines(of: exited))
                         terminateTask(pid, spec.source)
                         throw .failure(failure)
@@ -81,7 +126,7 @@ public final class Supervisor {
                     terminateTask(pid, spec.source)
                     throw .stop(signal: signo)
                 case .signal(let signo, _):
-                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo) }
+                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo, group: false) }
                 }
             }
         }
@@ -98,19 +143,24 @@ public final class Supervisor {
         return Failure(ExitCode.databaseUnavailable, "\(name.rawValue) \(status) during boot\(tail)")
     }
 
-    /// SIGTERM to the task's group, SIGKILL at the app's deadline.
+    /// The app's rules: SIGTERM to the task's main process, SIGKILL to its
+    /// group at the app's deadline, and to what is left of the group once it
+    /// has exited.
     private func terminateTask(_ pid: pid_t, _ source: String) {
-        runtime.signal(pid, SIGTERM)
+        defer { runtime.killGroup(pid) }
+        runtime.signal(pid, SIGTERM, group: false)
         let deadline = Instant.now().adding(seconds: machine.timings.appDeadline)
         var killed = false
         while true {
             let events = runtime.waitForEvents(until: killed ? Instant.now().adding(seconds: 1) : deadline)
             if events.contains(where: { if case .exited(pid, _) = $0 { true } else { false } }) { return }
-            for case .exited(let other, let status) in events { _ = machine.serviceLost(pid: other, status: status) }
+            for case .exited(let other, let status) in events {
+                if let (_, actions) = machine.serviceLost(pid: other, status: status) { _ = perform(actions) }
+            }
             if events.isEmpty {
                 if killed { return }
                 logger.warning("\(source) did not stop within \(formatDuration(machine.timings.appDeadline)) of SIGTERM; sending SIGKILL")
-                runtime.signal(pid, SIGKILL)
+                runtime.signal(pid, SIGKILL, group: true)
                 killed = true
             }
         }
@@ -154,11 +204,12 @@ public final class Supervisor {
                 let now = Instant.now()
                 switch event {
                 case .exited(let pid, let status):
+                    if pid == machine.services[.schema]?.pid { finishSQLUpgrade(status) }
                     actions += machine.exited(pid: pid, status: status, at: now)
                 case .signal(let signo, _) where Signals.isStop(signo):
                     actions += machine.stopRequested(by: signo, at: now)
                 case .signal(let signo, _) where Signals.isForwarded(signo):
-                    if let app = machine.services[.app]?.pid { runtime.signal(app, signo) }
+                    actions += machine.forward(signo)
                 case .signal:
                     continue
                 }
@@ -177,11 +228,7 @@ public final class Supervisor {
         while let action = pending.popFirst() {
             switch action {
             case .log(let level, let message):
-                switch level {
-                case .error: logger.error(message)
-                case .warning: logger.warning(message)
-                default: logger.info(message)
-                }
+                log(level, message)
             case .start(let name):
                 do {
                     try start(name)
@@ -191,11 +238,11 @@ public final class Supervisor {
                 } catch {
                     pending += machine.startFailed(name, code: error.code, message: error.message, at: .now())
                 }
-            case .signal(let name, let signo):
+            case .signal(let name, let signo, let target):
                 guard let pid = machine.services[name]?.pid else { continue }
-                // The postmaster runs its own shutdown; its backends must not get the signal too.
-                let group = name == .app || signo == SIGKILL
-                runtime.signal(pid, signo, group: group)
+                runtime.signal(pid, signo, group: target == .processGroup)
+            case .killGroup(_, let group):
+                runtime.killGroup(group)
             case .exit(let code):
                 return code
             }
@@ -226,7 +273,8 @@ public final class Supervisor {
                 }
                 return (name.rawValue, service.pid, state, service.restarts)
             },
-            lastError: machine.lastError)
+            lastError: machine.lastError,
+            sql: sqlRun?.json)
         if !status.write(snapshot) {
             statusBroken = true
             logger.warning("cannot write \(status.path); healthcheck will report unhealthy")

@@ -1,8 +1,13 @@
 import Glibc
 
-/// The long-running children PID 1 supervises, in stop order.
+/// The children PID 1 supervises, in stop order: the app and, beside it,
+/// the one-shot upgrade of the Mathesar SQL (`MATHESAR_SQL_UPGRADE_COMMAND`,
+/// logged as `schema`), then PostgreSQL, which both need until they are gone.
 public enum ServiceName: String, Sendable, CaseIterable {
-    case app, postgres
+    case app, schema, postgres
+
+    /// Stopped first, together: SIGTERM to the main process, SIGKILL to the group at the app's deadline.
+    static let front: [ServiceName] = [.app, .schema]
 }
 
 /// The supervisor's decisions as a pure state machine: events in (a child
@@ -12,9 +17,24 @@ public enum ServiceName: String, Sendable, CaseIterable {
 public struct SupervisorMachine {
     public enum Action: Equatable, Sendable {
         case start(ServiceName)
-        case signal(ServiceName, Int32)
+        /// A signal to the service's running main process, or to its process group.
+        case signal(ServiceName, Int32, SignalTarget)
+        /// The service's main process has exited: SIGKILL what is left of its
+        /// process group (each child leads its own, id = its pid) now, before
+        /// anything is restarted or PID 1 exits. A pgid is not reused while
+        /// the group has members, so this reaches only the leftovers.
+        case killGroup(ServiceName, group: pid_t)
         case exit(Int32)
         case log(LogLevel, String)
+    }
+
+    /// Who gets a signal (contract, "PID 1 duties").
+    public enum SignalTarget: Equatable, Sendable {
+        /// The main process alone, so that a master (gunicorn's, the postmaster)
+        /// stops or reconfigures its own workers.
+        case mainProcess
+        /// The whole process group: at a deadline, nothing in it may survive.
+        case processGroup
     }
 
     public enum ServiceState: Equatable, Sendable {
@@ -103,7 +123,14 @@ public struct SupervisorMachine {
         else { return [] }
         services[name]!.lastStatus = status
         services[name]!.state = .stopped
+        // Workers the main process left behind must not outlive it, be it
+        // into the next run (a port still bound, PostgreSQL's shared memory
+        // still attached) or past PID 1's exit.
+        let leftovers = Action.killGroup(name, group: pid)
+        return [leftovers] + afterExit(name, status: status, since: since, at: now)
+    }
 
+    private mutating func afterExit(_ name: ServiceName, status: ExitStatus, since: Instant, at now: Instant) -> [Action] {
         switch phase {
         case .finished:
             return []
@@ -119,6 +146,10 @@ public struct SupervisorMachine {
             }
             return advanceStop(at: now)
         case .supervising:
+            if name == .schema {
+                // One-shot and beside the app: its end, however it ends, changes nothing else.
+                return status.succeeded ? [] : [.log(.warning, "schema: MATHESAR_SQL_UPGRADE_COMMAND \(status); the app keeps running (its lines above say why)")]
+            }
             if name == .app && !policy.restarts(after: status) {
                 let note = Action.log(.info, "app \(status); MATHESAR_RESTART=\(policy.rawValue), stopping")
                 return [note] + beginStop(code: status.code, signal: nil, at: now)
@@ -127,12 +158,19 @@ public struct SupervisorMachine {
         }
     }
 
-    /// A service ended while boot still runs (no restart then): mark it stopped.
-    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> ServiceName? {
+    /// A service ended while boot still runs (no restart then): mark it
+    /// stopped; the actions clear what is left of its group.
+    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> (ServiceName, [Action])? {
         guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }) else { return nil }
         services[name]!.lastStatus = status
         services[name]!.state = .stopped
-        return name
+        return (name, [.killGroup(name, group: pid)])
+    }
+
+    /// A signal PID 1 passes on (SIGHUP, SIGUSR1, ...): to the app's main
+    /// process, as Docker and tini do; gunicorn's master handles its workers.
+    public func forward(_ signo: Int32) -> [Action] {
+        services[.app]!.isRunning ? [.signal(.app, signo, .mainProcess)] : []
     }
 
     public mutating func stopRequested(by signal: Int32, at now: Instant) -> [Action] {
@@ -175,20 +213,23 @@ public struct SupervisorMachine {
             // elapsed seconds as doubles can miss a deadline by a rounding error, and
             // then `tick(at: nextDeadline)` does nothing and the caller spins.
             func due(_ offset: Double) -> Bool { now >= stop.began.adding(seconds: offset) }
-            if due(timings.appDeadline), services[.app]!.isRunning, !stop.appKilled {
+            let front = ServiceName.front.filter { services[$0]!.isRunning }
+            if due(timings.appDeadline), !front.isEmpty, !stop.appKilled {
                 stop.appKilled = true
-                actions.append(.log(.warning, "app did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
-                actions.append(.signal(.app, SIGKILL))
+                for name in front {
+                    actions.append(.log(.warning, "\(name.rawValue) did not stop within \(formatDuration(timings.appDeadline)) of SIGTERM; sending SIGKILL"))
+                    actions.append(.signal(name, SIGKILL, .processGroup))
+                }
             }
             if due(timings.quitAt), services[.postgres]!.isRunning, !stop.quitSent {
                 stop.quitSent = true
                 actions.append(.log(.warning, "PostgreSQL fast shutdown did not finish in time; sending SIGQUIT (crash recovery at next start)"))
-                actions.append(.signal(.postgres, SIGQUIT))
+                actions.append(.signal(.postgres, SIGQUIT, .mainProcess))
             }
             if due(timings.stopTimeout), !stop.killSent {
                 stop.killSent = true
                 for name in ServiceName.allCases where services[name]!.isRunning {
-                    actions.append(.signal(name, SIGKILL))
+                    actions.append(.signal(name, SIGKILL, .processGroup))
                 }
             }
             phase = .stopping(stop)
@@ -214,7 +255,7 @@ public struct SupervisorMachine {
             }.min()
         case .stopping(let stop):
             var candidates: [Double] = []
-            if services[.app]!.isRunning && !stop.appKilled { candidates.append(timings.appDeadline) }
+            if ServiceName.front.contains(where: { services[$0]!.isRunning }) && !stop.appKilled { candidates.append(timings.appDeadline) }
             if services[.postgres]!.isRunning && !stop.quitSent { candidates.append(timings.quitAt) }
             if !stop.killSent { candidates.append(timings.stopTimeout) }
             candidates.append(timings.stopTimeout + 1)
@@ -253,17 +294,23 @@ public struct SupervisorMachine {
         }
         phase = .stopping(Stopping(began: now, code: code, signal: signal))
         var actions: [Action] = []
-        if services[.app]!.isRunning { actions.append(.signal(.app, SIGTERM)) }
+        // The main process only: a master stops its own workers, and a worker
+        // must not be cut off in the middle of a request. The SQL upgrade
+        // beside the app is stopped the same way (each database's install is
+        // one transaction: it rolls back).
+        for name in ServiceName.front where services[name]!.isRunning {
+            actions.append(.signal(name, SIGTERM, .mainProcess))
+        }
         return actions + advanceStop(at: now)
     }
 
-    /// The app first; PostgreSQL once the app is gone; exit once all are gone.
+    /// The app (and the SQL upgrade) first; PostgreSQL once they are gone; exit once all are gone.
     private mutating func advanceStop(at now: Instant) -> [Action] {
         guard case .stopping(var stop) = phase else { return [] }
         var actions: [Action] = []
-        if !services[.app]!.isRunning, services[.postgres]!.isRunning, !stop.databaseSignaled {
+        if !ServiceName.front.contains(where: { services[$0]!.isRunning }), services[.postgres]!.isRunning, !stop.databaseSignaled {
             stop.databaseSignaled = true
-            actions.append(.signal(.postgres, SIGINT))
+            actions.append(.signal(.postgres, SIGINT, .mainProcess))
         }
         phase = .stopping(stop)
         if !services.values.contains(where: \.isRunning) {

@@ -1,0 +1,101 @@
+import Glibc
+
+/// The Mathesar SQL of the user databases, upgraded through the app's own
+/// installer (`MATHESAR_SQL_UPGRADE_COMMAND`): beside the app at boot, in the
+/// foreground for `migrate`, and on demand for `schema status|upgrade|uninstall`.
+/// mathesar-init keeps no ledger: the app records each database's version,
+/// and the command skips those already current, so it runs on every boot.
+extension BootSequence {
+    static let sqlSource = "schema"
+    static let sqlVariable = "MATHESAR_SQL_UPGRADE_COMMAND"
+
+    /// Before anything is written: `schema` needs the command, and a command
+    /// that names no program is refused like the migrate command's.
+    func preflightSQLUpgrade() throws(Supervisor.Interruption) {
+        guard let command = config.sqlUpgradeCommand else {
+            if case .schema(let action, _) = goal {
+                throw .failure(Failure(ExitCode.configuration, "schema \(action.rawValue): \(Self.sqlVariable) is not set, and it is what this command runs: it names the app's script that installs the Mathesar SQL through the app's own models (the Mathesar image sets it); set it, e.g. \(Self.sqlVariable)=\"python /code/mathesar_sql.py\""))
+            }
+            return
+        }
+        if case .failure(let problem) = CommandResolver.resolve(command[0], searchPath: config.environment["PATH"], user: appUser) {
+            throw .failure(Failure(ExitCode.configuration, "\(Self.sqlVariable): \(problem.message)"))
+        }
+    }
+
+    func sqlSpec(_ command: [String], _ arguments: [String]) throws(Supervisor.Interruption) -> ProcessSpec {
+        let executable: String
+        switch CommandResolver.resolve(command[0], searchPath: appEnvironment["PATH"], user: appUser) {
+        case .success(let path): executable = path
+        case .failure(let problem): throw .failure(Failure(ExitCode.configuration, "\(Self.sqlVariable): \(problem.message)"))
+        }
+        // The app's environment, user and working directory: the command loads the app's own models.
+        return ProcessSpec(source: Self.sqlSource, executable: executable, arguments: command + arguments,
+                           environment: appEnvironment, user: appUser, workingDirectory: nil)
+    }
+
+    func newRun(_ action: Command.SchemaAction) -> SQLUpgradeRun {
+        SQLUpgradeRun(action: action.rawValue, secrets: [appEnvironment["SECRET_KEY"], appEnvironment["POSTGRES_PASSWORD"]].compactMap { $0 })
+    }
+
+    /// `run`: started beside the app, which does not wait for it.
+    func startSQLUpgrade(_ command: [String]) throws(Supervisor.Interruption) -> String {
+        let spec = try sqlSpec(command, ["upgrade"])
+        supervisor.attach(newRun(.upgrade), source: Self.sqlSource)
+        supervisor.setLauncher(.schema) { () throws(Failure) in spec }
+        do {
+            let pid = try supervisor.start(.schema)
+            return "\(Self.sqlVariable) started beside the app (pid \(pid)); each database is logged as it is done"
+        } catch {
+            // Not fatal: the app serves with the SQL the databases have.
+            logger.warning("schema: \(error.message); the Mathesar SQL of the user databases was not upgraded, the app starts anyway")
+            supervisor.finishSQLUpgrade(.exited(error.code), stopped: false)
+            return "not started"
+        }
+    }
+
+    /// `migrate`: after the migrate command, waited for. A failure is a
+    /// warning, as at boot: the internal database is migrated, and the app
+    /// (or the next boot) can retry the user databases.
+    func upgradeSQLInForeground(_ command: [String]) throws(Supervisor.Interruption) -> String {
+        let run = newRun(.upgrade)
+        let status = try runSQL(command, ["upgrade"], run: run, readable: false)
+        if !status.succeeded {
+            logger.warning("schema: \(Self.sqlVariable) \(status); the user databases keep the Mathesar SQL they had")
+        }
+        return "\(run.results.count) database\(run.results.count == 1 ? "" : "s"), \(run.failedCount) failed"
+    }
+
+    /// `schema ACTION`: results on stdout for a person; 0 when every database
+    /// succeeded, 76 when one failed or the command did, 64 when it refused
+    /// its arguments (an unknown database name).
+    func runSchemaCommand(_ action: Command.SchemaAction, database: String?) throws(Supervisor.Interruption) -> Int32 {
+        guard let command = config.sqlUpgradeCommand else { return ExitCode.internalError }  // preflight refused it
+        let run = newRun(action)
+        let status = try runSQL(command, [action.rawValue] + (database.map { ["--database", $0] } ?? []), run: run, readable: true)
+        switch status {
+        case .exited(0) where run.failedCount == 0:
+            return 0
+        case .exited(2):
+            logger.error("schema \(action.rawValue): \(Self.sqlVariable) refused the request (exit 2; its lines above say why)")
+            return ExitCode.usage
+        default:
+            if !status.succeeded { logger.error("schema \(action.rawValue): \(Self.sqlVariable) \(status) (its lines above say why)") }
+            return ExitCode.migrationFailed
+        }
+    }
+
+    private func runSQL(_ command: [String], _ arguments: [String], run: SQLUpgradeRun, readable: Bool) throws(Supervisor.Interruption) -> ExitStatus {
+        let spec = try sqlSpec(command, arguments)
+        supervisor.attach(run, source: Self.sqlSource, readable: readable)
+        let result: Supervisor.TaskResult
+        do {
+            result = try supervisor.runTask(spec, forwardSignals: true)
+        } catch {
+            if case .stop = error { supervisor.finishSQLUpgrade(.signaled(SIGTERM), stopped: true) }
+            throw error
+        }
+        supervisor.finishSQLUpgrade(result.status, stopped: false)
+        return result.status
+    }
+}
