@@ -30,8 +30,10 @@ public enum ConfigCommand {
     static let unsetValue = "(unset)"
 
     public static func render(_ config: Configuration, format: Command.ConfigFormat, kept: Set<String> = []) -> String {
+        let secrets = Set(config.persistedSecrets.map(\.variable))
         func source(_ entry: ConfigEntry) -> String {
-            entry.source == .generated ? generatedSecretSource(kept: kept.contains(entry.variable)) : entry.source.description
+            entry.source == .generated && secrets.contains(entry.variable)
+                ? generatedSecretSource(kept: kept.contains(entry.variable)) : entry.source.description
         }
         switch format {
         case .json:
