@@ -1,0 +1,2 @@
+// Stand-in script: gives collectstatic and whitenoise a file to handle.
+document.documentElement.dataset.standin = "1";
