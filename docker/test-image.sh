@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Build the image with podman and prove, on real containers, what the image
-# promises: bundled PostgreSQL 17 + app from one `run` with one volume,
-# clean stop, data and SECRET_KEY kept across runs, recovery after SIGKILL,
-# health, external-database mode, users and PID 1, and the network surface.
+# promises, with the Mathesar stand-in as the app: bundled PostgreSQL 17 +
+# app from one `run` with one volume, static files collected at build (none at
+# boot), clean stop, data, SECRET_KEY and stored database passwords kept when
+# the container is recreated, recovery after SIGKILL, health, external-database
+# mode, users and PID 1, the network surface, and a volume going from the
+# release 1 image to the release 2 image with its user databases' Mathesar
+# SQL upgraded at boot.
 #
 #   bash docker/test-image.sh            # from anywhere; runs as root (podman)
 #
 # Environment:
-#   IMAGE=mathesar-init:test             tag to build and test
+#   IMAGE=mathesar-init:test             tag to build and test (stand-in release 2)
+#   IMAGE_RELEASE1=$IMAGE-release1       the same with stand-in release 1
 #   SKIP_BUILD=1                         test an existing $IMAGE as is
 #   MATHESAR_INIT_BINDIR=.build/release  host-built binaries (relative to the
 #                                        repo root); the default one is rebuilt
@@ -27,6 +32,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
 
 IMAGE=${IMAGE:-mathesar-init:test}
+IMAGE_RELEASE1=${IMAGE_RELEASE1:-$IMAGE-release1}
 BINDIR=${MATHESAR_INIT_BINDIR:-.build/release}
 PODMAN_SETUP=${PODMAN_SETUP:-$REPO/docker/podman-setup.sh}
 STOP_BUDGET=10          # the runtime's stop timeout (podman/docker default)
@@ -94,6 +100,77 @@ PY
 http_code() { http_get "$1" | tail -n 1; }
 http_body() { http_get "$1" | sed '$d'; }
 json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(bool,type(None))) else v)' "$1"; }
+
+# The stand-in's web interface as a browser uses it (session cookie, CSRF
+# token), from the host: `app ACTION URL JAR ...`, JAR a cookie file.
+#   app setup URL JAR USER PASSWORD   /complete_installation/ makes the admin
+#   app login URL JAR USER PASSWORD   logs in (exit 1 on wrong credentials)
+#   app get URL JAR PATH              prints the HTTP status (no redirects followed)
+#   app rpc URL JAR METHOD JSON       JSON-RPC call: prints its result, exit 1 on error
+APP_CLIENT=$LOGDIR/app-client.py
+cat >"$APP_CLIENT" <<'PY'
+import http.cookiejar, json, sys, urllib.error, urllib.parse, urllib.request
+
+action, base, jar_path = sys.argv[1:4]
+jar = http.cookiejar.MozillaCookieJar(jar_path)
+try:
+    jar.load(ignore_discard=True)
+except FileNotFoundError:
+    pass
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+
+def call(path, data=None, headers=None):
+    req = urllib.request.Request(base + path, data=data, headers=headers or {})
+    try:
+        with opener.open(req, timeout=30) as r:
+            return r.status, r.read().decode(), r.headers
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers
+    finally:
+        jar.save(ignore_discard=True)
+
+def csrf():
+    return next((c.value for c in jar if c.name == "csrftoken"), "")
+
+def form(path, fields):
+    call(path)  # sets the csrftoken cookie
+    fields = dict(fields, csrfmiddlewaretoken=csrf())
+    return call(path, urllib.parse.urlencode(fields).encode(),
+                {"Content-Type": "application/x-www-form-urlencoded"})
+
+if action == "setup":
+    code, body, headers = form("/complete_installation/", {"username": sys.argv[4], "password": sys.argv[5]})
+    sys.exit(0 if code == 302 and headers.get("Location") == "/" else f"setup: HTTP {code} {body[:200]}")
+elif action == "login":
+    code, body, headers = form("/auth/login/", {"username": sys.argv[4], "password": sys.argv[5], "next": "/"})
+    sys.exit(0 if code == 302 else f"login: HTTP {code}")
+elif action == "get":
+    print(call(sys.argv[4])[0])
+elif action == "rpc":
+    payload = json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[4], "params": json.loads(sys.argv[5])})
+    code, body, _ = call("/api/rpc/v0/", payload.encode(),
+                         {"Content-Type": "application/json", "X-CSRFToken": csrf()})
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        sys.exit(f"rpc {sys.argv[4]}: HTTP {code} {body[:200]}")
+    if "error" in answer:
+        sys.exit(f"rpc {sys.argv[4]}: {answer['error']}")
+    print(json.dumps(answer["result"]))
+PY
+app() { python3 "$APP_CLIENT" "$@"; }
+ADMIN_USER=admin
+ADMIN_PASSWORD="admin-$RANDOM$RANDOM"
+# versions recorded per user database: "name=version name=version" (sorted by id)
+db_versions() { # db_versions URL JAR
+  app rpc "$1" "$2" databases.configured.list '{}' |
+    python3 -c 'import json,sys; print(" ".join("%s=%s" % (d["name"], d["last_confirmed_sql_version"]) for d in json.load(sys.stdin)))'
+}
 
 running() { [ "$(p inspect -f '{{.State.Running}}' "$1")" = true ]; }
 base_url() { echo "http://$(p port "$1" 8000/tcp | head -n 1)"; }
@@ -221,6 +298,14 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
   else
     tail -n 40 "$LOGDIR/build.log"; fail "image builds"; echo "$PASSED passed, $FAILED failed"; exit 1
   fi
+  # the same image with release 1 of the stand-in (only the app layers differ)
+  t0=$(now)
+  if pod build "${build_args[@]}" --build-arg STANDIN_RELEASE=1 -t "$IMAGE_RELEASE1" -f docker/Dockerfile . \
+      >"$LOGDIR/build-release1.log" 2>&1; then
+    pass "image with stand-in release 1 builds ($(elapsed "$t0")s)"
+  else
+    tail -n 40 "$LOGDIR/build-release1.log"; fail "image with stand-in release 1 builds"
+  fi
 fi
 SIZE=$(p image inspect -f '{{.Size}}' "$IMAGE")
 info "image $IMAGE: $((SIZE / 1000000)) MB"
@@ -249,20 +334,27 @@ echo "== first run: bundled PostgreSQL, fresh volume"
 C1=$RUN_ID-first
 t0=$(now)
 run_app "$C1" -v "$VOL:/var/lib/mathesar" "$IMAGE"
-if secs=$(wait_http_200 "$C1" /health "$t0"); then
-  pass "first run: HTTP 200 on :8000/health ${secs}s after podman run"; FIRST_200=$secs
-  URL=$(base_url "$C1")
-  n1=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
-  n2=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
-  check "first run: demo page writes to the database (visits $n1 -> $n2)" \
-    test -n "$n1" -a -n "$n2" -a "${n2:-0}" -eq $(( ${n1:-0} + 1 ))
-  STATUS1=$(http_body "$URL/api/status"); info "status: $STATUS1"
-  KEY1=$(json_field secret_key_sha256_prefix <<<"$STATUS1")
-  VISITS1=$(json_field visits <<<"$STATUS1")
-  PGHOST1=$(json_field postgres_host <<<"$STATUS1")
-  check "first run: app uses the bundled server inside the container (POSTGRES_HOST=$PGHOST1)" \
-    bash -c 'case "$1" in /*|127.0.0.1|localhost|::1) exit 0 ;; *) exit 1 ;; esac' _ "$PGHOST1"
-  check "first run: SECRET_KEY generated (50 chars)" test "$(json_field secret_key_length <<<"$STATUS1")" = 50
+if secs=$(wait_http_200 "$C1" /standin/version/ "$t0"); then
+  pass "first run: HTTP 200 on :8000/standin/version/ ${secs}s after podman run"; FIRST_200=$secs
+  URL=$(base_url "$C1"); JAR1=$LOGDIR/first.cookies
+  check "first run: the app serves its static files (collected at build)" \
+    test "$(app get "$URL" "$JAR1" /static/mathesar/app.css)" = 200
+  check "first run: no static files collected at boot (no 'Deleting' line)" \
+    bash -c '! pod logs "$1" 2>&1 | grep -E "Deleting|static files? copied"' _ "$C1"
+  check "first run: / redirects to the login without a session ($(app get "$URL" "$JAR1" /))" \
+    test "$(app get "$URL" "$JAR1" /)" = 302
+  check "first run: /complete_installation/ makes the admin" app setup "$URL" "$JAR1" "$ADMIN_USER" "$ADMIN_PASSWORD"
+  created=$(app rpc "$URL" "$JAR1" databases.setup.create_new '{"database": "sales"}'); info "create_new: $created"
+  check "first run: \"create new database\" on the internal server (sales)" test -n "$created"
+  DBHOST1=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["server"]["host"])' <<<"$created" 2>/dev/null)
+  check "first run: the app's internal server is inside the container (host ${DBHOST1:-?})" \
+    bash -c 'case "$1" in /*|127.0.0.1|localhost|::1) exit 0 ;; *) exit 1 ;; esac' _ "$DBHOST1"
+  VERSIONS1=$(db_versions "$URL" "$JAR1"); info "recorded SQL versions: $VERSIONS1"
+  check "first run: sales records the app's SQL version ($VERSIONS1)" test "$VERSIONS1" = "sales=0.11.0"
+  check "first run: logged in: / answers 200" test "$(app get "$URL" "$JAR1" /)" = 200
+  KEY1=$(p exec "$C1" sha256sum /var/lib/mathesar/secrets/secret_key | cut -c1-16)
+  check "first run: SECRET_KEY generated (50 chars)" \
+    test "$(p exec "$C1" sh -c 'tr -d "\n" < /var/lib/mathesar/secrets/secret_key | wc -c')" = 50
   check "first run: secret persisted with mode 0600" \
     test "$(p exec "$C1" stat -c %a /var/lib/mathesar/secrets/secret_key)" = 600
   pgv=$(p exec "$C1" cat /var/lib/mathesar/postgres/PG_VERSION)
@@ -294,7 +386,7 @@ if secs=$(wait_http_200 "$C1" /health "$t0"); then
   p healthcheck run "$C1" >/dev/null
   check "podman health status is healthy ($(health_status "$C1"))" test "$(health_status "$C1")" = healthy
 else
-  fail "first run: HTTP 200 on :8000/health"
+  fail "first run: HTTP 200 on :8000/standin/version/"
 fi
 
 # ---------------------------------------------------------------- 2. clean stop
@@ -308,19 +400,30 @@ echo "== second run: same volume"
 C2=$RUN_ID-second
 t0=$(now)
 run_app "$C2" -v "$VOL:/var/lib/mathesar" "$IMAGE"
-if secs=$(wait_http_200 "$C2" /health "$t0"); then
+if secs=$(wait_http_200 "$C2" /standin/version/ "$t0"); then
   pass "second run: HTTP 200 ${secs}s after podman run"
   URL=$(base_url "$C2")
-  STATUS2=$(http_body "$URL/api/status"); info "status: $STATUS2"
-  check "second run: data kept ($(json_field visits <<<"$STATUS2") visits, was ${VISITS1:-?})" \
-    test "$(json_field visits <<<"$STATUS2")" = "${VISITS1:-missing}"
-  check "second run: same SECRET_KEY" test "$(json_field secret_key_sha256_prefix <<<"$STATUS2")" = "${KEY1:-missing}"
+  check "recreate: same SECRET_KEY in the volume" \
+    test "$(p exec "$C2" sha256sum /var/lib/mathesar/secrets/secret_key | cut -c1-16)" = "${KEY1:-missing}"
+  # Django's session carries an HMAC of the key: a new key logs everybody out
+  check "recreate: the first run's session is still logged in (/ answers 200)" \
+    test "$(app get "$URL" "$JAR1" /)" = 200
+  # upgrade_sql without credentials connects with the stored, encrypted password
+  check "recreate: the stored database password still decrypts (upgrade_sql on sales)" \
+    app rpc "$URL" "$JAR1" databases.upgrade_sql '{"database_id": 1}'
+  JAR2=$LOGDIR/second.cookies
+  check "recreate: data kept (the admin logs in)" app login "$URL" "$JAR2" "$ADMIN_USER" "$ADMIN_PASSWORD"
+  check "recreate: data kept (sales is still configured)" test "$(db_versions "$URL" "$JAR2")" = "sales=0.11.0"
+  check "recreate: no static files collected at boot (no 'Deleting' line)" \
+    bash -c '! pod logs "$1" 2>&1 | grep -E "Deleting|static files? copied"' _ "$C2"
   if ! pod logs "$C2" 2>&1 | grep -qiE 'not properly shut down|automatic recovery'; then
     pass "second run: PostgreSQL started without crash recovery"
   else
     fail "second run: PostgreSQL started without crash recovery"
   fi
-  VISITS2=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
+  # committed just before the SIGKILL below
+  created2=$(app rpc "$URL" "$JAR2" databases.setup.create_new '{"database": "hr"}')
+  check "second run: create hr, committed before the SIGKILL" test -n "$created2"
 else
   fail "second run: HTTP 200"
 fi
@@ -333,12 +436,14 @@ info "pg_controldata after SIGKILL: '$(controldata_state "$VOL")'"
 C3=$RUN_ID-third
 t0=$(now)
 run_app "$C3" -v "$VOL:/var/lib/mathesar" "$IMAGE"
-if secs=$(wait_http_200 "$C3" /health "$t0"); then
+if secs=$(wait_http_200 "$C3" /standin/version/ "$t0"); then
   pass "after SIGKILL: recovers, HTTP 200 ${secs}s after podman run"
-  STATUS3=$(http_body "$(base_url "$C3")/api/status"); info "status: $STATUS3"
-  check "after SIGKILL: committed rows kept ($(json_field visits <<<"$STATUS3") visits, was ${VISITS2:-?})" \
-    test "$(json_field visits <<<"$STATUS3")" = "${VISITS2:-missing}"
-  check "after SIGKILL: same SECRET_KEY" test "$(json_field secret_key_sha256_prefix <<<"$STATUS3")" = "${KEY1:-missing}"
+  URL=$(base_url "$C3"); JAR3=$LOGDIR/third.cookies
+  app login "$URL" "$JAR3" "$ADMIN_USER" "$ADMIN_PASSWORD"
+  v3=$(db_versions "$URL" "$JAR3")
+  check "after SIGKILL: committed rows kept ($v3)" test "$v3" = "sales=0.11.0 hr=0.11.0"
+  check "after SIGKILL: same SECRET_KEY" \
+    test "$(p exec "$C3" sha256sum /var/lib/mathesar/secrets/secret_key | cut -c1-16)" = "${KEY1:-missing}"
   check "after SIGKILL: stop is clean again (no SIGKILL from the runtime)" stop_clean "$C3"
   state=$(controldata_state "$VOL")
   check "pg_controldata after the stop: '$state'" test "$state" = "shut down"
@@ -384,15 +489,12 @@ CX=$RUN_ID-external
 t0=$(now)
 run_app "$CX" --network "$NET" -v "$APPVOL:/var/lib/mathesar" \
   -e POSTGRES_HOST="$PG" -e POSTGRES_PASSWORD="$EXT_PASSWORD" "$IMAGE"
-if secs=$(wait_http_200 "$CX" /health "$t0"); then
+if secs=$(wait_http_200 "$CX" /standin/version/ "$t0"); then
   pass "external: HTTP 200 ${secs}s after podman run"
-  URL=$(base_url "$CX")
-  n=$(http_body "$URL/" | sed -n 's/.*id="visits">\([0-9]*\)<.*/\1/p')
-  STATUSX=$(http_body "$URL/api/status"); info "status: $STATUSX"
-  check "external: app uses $PG over TCP" \
-    test "$(json_field postgres_host <<<"$STATUSX")/$(json_field unix_socket <<<"$STATUSX")" = "$PG/false"
-  rows=$(p exec "$PG" sh -c 'psql -h /tmp -U postgres -d mathesar_django -Atc "SELECT count(*) FROM visits_visit"')
-  check "external: rows land in the external server ($rows)" test "${rows:-0}" -ge 1 -a "${rows:-0}" = "${n:-x}"
+  URL=$(base_url "$CX"); JARX=$LOGDIR/external.cookies
+  check "external: /complete_installation/ makes the admin" app setup "$URL" "$JARX" "$ADMIN_USER" "$ADMIN_PASSWORD"
+  rows=$(p exec "$PG" sh -c 'psql -h /tmp -U postgres -d mathesar_django -Atc "SELECT username FROM auth_user"')
+  check "external: the app's rows land in $PG (auth_user: ${rows:-none})" test "$rows" = "$ADMIN_USER"
   PSX=$(procs "$CX"); echo "$PSX" | sed 's/^/    ps| /'
   check "external: bundled PostgreSQL never started (no process)" \
     bash -c '! echo "$1" | awk "\$4 == \"postgres\"" | grep -q .' _ "$PSX"
@@ -413,6 +515,62 @@ p run --name "$CW" --network "$NET" -e POSTGRES_HOST="$PG" -e POSTGRES_PASSWORD=
   -e MATHESAR_DB_WAIT_TIMEOUT=5 "$IMAGE" >"$LOGDIR/$CW.out" 2>&1
 code=$(p inspect -f '{{.State.ExitCode}}' "$CW")
 check "external: wrong password exits 69 (got $code)" test "$code" = 69
+
+# ---------------------------------------------------------------- 6. release 1 -> release 2
+# wait_sql_upgrades NAME DB...: until mathesar-init has logged the SQL upgrade
+# (or its warning) of every DB, said it will not upgrade, or the container
+# exited. Prints what ended the wait.
+wait_sql_upgrades() {
+  local name=$1 deadline=$(( $(date +%s) + HANG_GUARD )) db logs missing; shift
+  while :; do
+    logs=$(pod logs "$name" 2>&1)
+    missing=""
+    for db in "$@"; do grep -qE "schema: $db( |:|$)" <<<"$logs" || missing="$missing $db"; done
+    if [ -z "$missing" ]; then echo "every database's upgrade logged"; return 0; fi
+    if grep -q "MATHESAR_SQL_UPGRADE_COMMAND is ignored" <<<"$logs"; then
+      echo "mathesar-init ignores MATHESAR_SQL_UPGRADE_COMMAND (no upgrade will run; not logged:$missing)"; return 1
+    fi
+    running "$name" || { echo "container exited (not logged:$missing)"; return 1; }
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "hang guard: not logged after ${HANG_GUARD}s:$missing"; return 1; }
+    sleep 0.5
+  done
+}
+
+echo "== release 1 image, then release 2 image, on one volume"
+VR=$RUN_ID-releases; VOLUMES+=("$VR"); p volume create "$VR" >/dev/null
+CR1=$RUN_ID-release1
+run_app "$CR1" -v "$VR:/var/lib/mathesar" "$IMAGE_RELEASE1"
+if secs=$(wait_http_200 "$CR1" /standin/version/ "$(now)"); then
+  URL=$(base_url "$CR1"); JARR=$LOGDIR/releases.cookies
+  r1=$(http_body "$URL/standin/version/")
+  check "release 1 image: the app is release 1 ($r1)" test "$r1" = 0.10.0
+  app setup "$URL" "$JARR" "$ADMIN_USER" "$ADMIN_PASSWORD"
+  for db in sales hr crm; do
+    app rpc "$URL" "$JARR" databases.setup.create_new "{\"database\": \"$db\"}" >/dev/null
+  done
+  vr1=$(db_versions "$URL" "$JARR")
+  check "release 1 image: three user databases record 0.10.0 ($vr1)" test "$vr1" = "sales=0.10.0 hr=0.10.0 crm=0.10.0"
+  check "release 1 image: stop is clean" stop_clean "$CR1"
+  CR2=$RUN_ID-release2
+  t0=$(now)
+  run_app "$CR2" -v "$VR:/var/lib/mathesar" "$IMAGE"
+  if secs=$(wait_http_200 "$CR2" /standin/version/ "$t0"); then
+    pass "release 2 image on the release 1 volume: HTTP 200 ${secs}s after podman run"
+    URL=$(base_url "$CR2")
+    r2=$(http_body "$URL/standin/version/")
+    check "release 2 image: the app is release 2 ($r2)" test "$r2" = 0.11.0
+    why=$(wait_sql_upgrades "$CR2" sales hr crm); info "SQL upgrade wait ended: $why"
+    pod logs "$CR2" 2>&1 | grep -E "schema: " | sed 's/^/    log| /'
+    vr2=$(db_versions "$URL" "$JARR")
+    check "release 2 image: after the boot every user database records 0.11.0 ($vr2)" \
+      test "$vr2" = "sales=0.11.0 hr=0.11.0 crm=0.11.0"
+    check "release 2 image: stop is clean" stop_clean "$CR2"
+  else
+    fail "release 2 image on the release 1 volume: HTTP 200"
+  fi
+else
+  fail "release 1 image: HTTP 200"
+fi
 
 # ---------------------------------------------------------------- summary
 echo
