@@ -168,8 +168,8 @@ def upgrade(base, version, internal, secrets, name):
         if listed.last_confirmed_sql_version == version:
             emit({**line, "result": "current", "ms": 0})
             continue
-        start = time.monotonic()
         internal.lock(listed.id)
+        start = time.monotonic()  # the install's own time, not the wait for the lock
         try:
             # Another replica may have upgraded it while this one waited.
             database = base.Database.objects.select_related("server").filter(id=listed.id).first()
@@ -203,9 +203,9 @@ def status(base, version):
 
 def uninstall(base, internal, secrets, name):
     for listed in select(base, name):
-        start = time.monotonic()
         line = {"database": listed.name, "id": listed.id, "server": server_of(listed)}
         internal.lock(listed.id)
+        start = time.monotonic()
         try:
             database = base.Database.objects.select_related("server").get(id=listed.id)
             remember_stored_passwords(base, database, secrets)
@@ -286,6 +286,13 @@ def main(argv):
             set_role_password(base, internal, secrets)
     except Fatal as e:
         print(f"mathesar_sql: {secrets.scrub(str(e))}", file=sys.stderr)
+        return 1
+    except Exception as e:
+        from django.db import DatabaseError
+        if not isinstance(e, DatabaseError):
+            raise
+        # The app's own queries failed: the internal database went away.
+        print(f"mathesar_sql: {internal.describe(e)}", file=sys.stderr)
         return 1
     return 0
 
