@@ -10,15 +10,19 @@ struct PreparedPassword {
     let verifier: String
     /// The verifier from the last boot still matches the password.
     let reused: Bool
+    /// Whether a verifier (pg_authid's) was made from this password.
+    let isVerifierOfPassword: (String) -> Bool
 
     static func fileName(in secretsDirectory: String) -> String { secretsDirectory + "/postgres_password.scram" }
 
     static func prepare(password: String, secretsDirectory: String) -> PreparedPassword? {
         if let stored = readTextFile(fileName(in: secretsDirectory))?.split(separator: "\n").first.map(String.init),
            ScramVerifier.matches(stored, password: password) {
-            return PreparedPassword(verifier: stored, reused: true)
+            return PreparedPassword(verifier: stored, reused: true, isVerifierOfPassword: { ScramVerifier.matches($0, password: password) })
         }
-        return ScramVerifier.make(password: password).map { PreparedPassword(verifier: $0, reused: false) }
+        return ScramVerifier.make(password: password).map {
+            PreparedPassword(verifier: $0, reused: false, isVerifierOfPassword: { ScramVerifier.matches($0, password: password) })
+        }
     }
 
     func persist(secretsDirectory: String) {
@@ -106,6 +110,10 @@ struct RoleReconciler {
             notes.append("created role \(role) (\(attributes))")
         } else if state[1] != "t" {
             notes.append(state[2] == "t" ? "role \(role) is no longer SUPERUSER (now \(attributes))" : "role \(role) set to \(attributes)")
+        }
+        if state[1] != nil, let stored = state[0], stored != password.verifier, !password.isVerifierOfPassword(stored) {
+            // PID 1 reads this line: the app's stored copy of the password must follow.
+            notes.append(DatabaseHelper.passwordChangedNote(role))
         }
         if state[1] != "t" || state[0] != password.verifier {
             statements.append("ALTER ROLE \(quotedRole) WITH \(attributes) PASSWORD \(PostgresConnection.quoteLiteral(password.verifier))")

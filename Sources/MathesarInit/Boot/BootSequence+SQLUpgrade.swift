@@ -99,3 +99,29 @@ extension BootSequence {
         return result.status
     }
 }
+
+extension BootSequence {
+    /// The bundled role's password changed at this boot. Mathesar keeps its own
+    /// copy (the stored connection of every database made with "create new"
+    /// on the internal server), encrypted with SECRET_KEY: it is updated before
+    /// the app starts, through the app's script, or boot says what to do.
+    func updateStoredPassword() throws(Supervisor.Interruption) -> String {
+        let role = config.database.user
+        let what = "Mathesar's stored copy of it (the connections of databases made with \"create new\" on the internal server)"
+        guard let command = config.sqlUpgradeCommand else {
+            logger.warning("the password of role \(role) changed at this boot; \(what) still holds the old one, so those connections fail until it is updated: in Mathesar, enter the new password for role \(role) on the internal server 127.0.0.1:\(config.database.port), or set \(Self.sqlVariable) so that boot updates it")
+            return "password of role \(role) changed; stored copy not updated (\(Self.sqlVariable) is not set)"
+        }
+        var spec = try sqlSpec(command, ["set-role-password"])
+        // The new password by environment, never by argument.
+        spec.environment["MSI_ROLE"] = role
+        spec.environment["MSI_NEW_PASSWORD"] = appEnvironment["POSTGRES_PASSWORD"]
+        let result = try supervisor.runTask(spec, forwardSignals: true)
+        let updated = result.lines.lazy.compactMap { JSONValue.parse($0)?["updated"] }.first
+        guard result.status.succeeded, case .number(let count)? = updated else {
+            logger.warning("the password of role \(role) changed at this boot, and updating \(what) failed (\(Self.sqlVariable) set-role-password \(result.status)); those connections fail until it is updated: in Mathesar, enter the new password for role \(role) on the internal server, or fix what the lines above say and boot again")
+            return "password of role \(role) changed; stored copy not updated"
+        }
+        return "password of role \(role) changed; updated in \(Int(count)) stored connection\(count == 1 ? "" : "s")"
+    }
+}

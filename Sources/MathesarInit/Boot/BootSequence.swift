@@ -32,6 +32,8 @@ public final class BootSequence {
     var upgrade: ClusterUpgrade?
     /// Where SECRET_KEY comes from, decided in preflight (see BootSequence+Adoption.swift).
     var secretKeySource: SecretKeySource = .generate
+    /// The bundled role's password changed at this boot (the reconcile said so).
+    var passwordChanged = false
 
     public init(config: Configuration, supervisor: Supervisor, goal: Goal) {
         self.config = config
@@ -56,6 +58,9 @@ public final class BootSequence {
             supervisor.bootPhase = "migrating"
             if let command = config.migrateCommand {
                 try phase("migrate") { () throws(Supervisor.Interruption) in try runMigrateCommand(command) }
+            }
+            if passwordChanged {
+                try phase("credentials") { () throws(Supervisor.Interruption) in try updateStoredPassword() }
             }
             if goal == .migrate {
                 if let command = config.sqlUpgradeCommand {
@@ -264,6 +269,7 @@ public final class BootSequence {
             Failure(ExitCode.databaseUnavailable, "PostgreSQL \(status) while starting; its last lines:\n  " + lines.suffix(12).joined(separator: "\n  "))
         })
         try requireHelperSuccess(ready, step: "waiting for the bundled PostgreSQL")
+        passwordChanged = ready.lines.contains { $0.contains(DatabaseHelper.passwordChangedNote(config.database.user)) }
         notes += try finishUpgrade()
         notes.append("PostgreSQL \(major) ready on 127.0.0.1:\(config.database.port) and \(server.socketDirectory); role \(config.database.user) and database \(config.database.name) reconciled")
         return notes.joined(separator: "; ")

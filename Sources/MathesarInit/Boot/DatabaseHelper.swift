@@ -3,6 +3,10 @@
 /// process that stays resident, and a slow query can never stall signal
 /// handling or the draining of PostgreSQL's log pipe.
 public struct DatabaseHelper {
+    /// The reconcile's note when the bundled role's password changed at this
+    /// boot; PID 1 looks for it, since the app's stored copy must follow.
+    public static func passwordChangedNote(_ role: String) -> String { "changed the password of role \(role)" }
+
     public let path: String
     public let environment: [String: String]
 
