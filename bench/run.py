@@ -14,7 +14,7 @@ ours/peer, computed pair by pair (sample i of ours with sample i of the peer,
 taken in the same round), then summarised by their median: absolute times on
 these machines move by +-50% between runs, ratios within one run hold.
 
-Figures (issue 9):
+Figures:
   1 first boot: empty volume -> DB accepting connections -> app started -> HTTP 200
   2 warm boot: existing volume -> ready
   3 stop: stop signal to PID 1 -> PID 1 exited, and was the cluster shut down cleanly
@@ -1313,7 +1313,7 @@ def write_markdown(results, path, chart_name, chart_note):
         else:
             targets.append(target_line(tname, o, limit, "ns"))
 
-    L += ["## Targets (issue 9)", ""] + targets + [""]
+    L += ["## Targets", ""] + targets + [""]
     L += ["## How this was measured", "",
           "- Flows (figures 1-3): `postgres-image` = bench/baselines/postgres-image.sh, the official postgres "
           "image's entrypoint step by step (initdb, socket-only temporary server with `pg_ctl -w start`, psql, "

@@ -107,6 +107,7 @@ json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]];
 #   app login URL JAR USER PASSWORD   logs in (exit 1 on wrong credentials)
 #   app get URL JAR PATH              prints the HTTP status (no redirects followed)
 #   app rpc URL JAR METHOD JSON       JSON-RPC call: prints its result, exit 1 on error
+#   app upload URL JAR NAME TEXT      uploads a file as the app's data-file import does (201 expected)
 APP_CLIENT=$LOGDIR/app-client.py
 cat >"$APP_CLIENT" <<'PY'
 import http.cookiejar, json, sys, urllib.error, urllib.parse, urllib.request
@@ -151,6 +152,13 @@ elif action == "login":
     sys.exit(0 if code == 302 else f"login: HTTP {code}")
 elif action == "get":
     print(call(sys.argv[4])[0])
+elif action == "upload":
+    boundary = "msiboundary7f3a"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{sys.argv[4]}\"\r\n"
+            f"Content-Type: text/csv\r\n\r\n{sys.argv[5]}\r\n--{boundary}--\r\n").encode()
+    code, body, _ = call("/api/ui/v0/data_files/", body,
+                         {"Content-Type": f"multipart/form-data; boundary={boundary}", "X-CSRFToken": csrf()})
+    sys.exit(0 if code == 201 else f"upload: HTTP {code} {body[:200]}")
 elif action == "rpc":
     payload = json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[4], "params": json.loads(sys.argv[5])})
     code, body, _ = call("/api/rpc/v0/", payload.encode(),
@@ -352,6 +360,9 @@ if secs=$(wait_http_200 "$C1" /standin/version/ "$t0"); then
   VERSIONS1=$(db_versions "$URL" "$JAR1"); info "recorded SQL versions: $VERSIONS1"
   check "first run: sales records the app's SQL version ($VERSIONS1)" test "$VERSIONS1" = "sales=0.11.0"
   check "first run: logged in: / answers 200" test "$(app get "$URL" "$JAR1" /)" = 200
+  check "first run: a CSV upload is accepted" app upload "$URL" "$JAR1" people.csv "name,city"
+  check "first run: the upload lands in the volume (MEDIA_ROOT under /var/lib/mathesar)" \
+    p exec "$C1" test -f "/var/lib/mathesar/media/$ADMIN_USER/people.csv"
   KEY1=$(p exec "$C1" sha256sum /var/lib/mathesar/secrets/secret_key | cut -c1-16)
   check "first run: SECRET_KEY generated (50 chars)" \
     test "$(p exec "$C1" sh -c 'tr -d "\n" < /var/lib/mathesar/secrets/secret_key | wc -c')" = 50
@@ -392,6 +403,8 @@ fi
 # ---------------------------------------------------------------- 2. clean stop
 echo "== podman stop"
 check "stop: mathesar-init ends it itself, no SIGKILL from the runtime" stop_clean "$C1"
+check "stop: gunicorn's master stopped its own workers (no 'was sent SIGTERM'; $(pod logs "$C1" 2>&1 | grep -c 'Booting worker') workers)" \
+  bash -c '! pod logs "$1" 2>&1 | grep -q "was sent SIGTERM"' _ "$C1"
 state=$(controldata_state "$VOL")
 check "pg_controldata after stop: '$state'" test "$state" = "shut down"
 
@@ -414,6 +427,8 @@ if secs=$(wait_http_200 "$C2" /standin/version/ "$t0"); then
   JAR2=$LOGDIR/second.cookies
   check "recreate: data kept (the admin logs in)" app login "$URL" "$JAR2" "$ADMIN_USER" "$ADMIN_PASSWORD"
   check "recreate: data kept (sales is still configured)" test "$(db_versions "$URL" "$JAR2")" = "sales=0.11.0"
+  check "recreate: the upload survived the container (same content in the volume)" \
+    test "$(p exec "$C2" cat "/var/lib/mathesar/media/$ADMIN_USER/people.csv" 2>/dev/null)" = "name,city"
   check "recreate: no static files collected at boot (no 'Deleting' line)" \
     bash -c '! pod logs "$1" 2>&1 | grep -E "Deleting|static files? copied"' _ "$C2"
   if ! pod logs "$C2" 2>&1 | grep -qiE 'not properly shut down|automatic recovery'; then

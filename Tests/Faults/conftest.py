@@ -1,4 +1,4 @@
-"""Fault-injection suite (issue 8). Reuses the end-to-end harness and its
+"""Fault-injection suite. Reuses the end-to-end harness and its
 fixtures; adds the size knob (FAULTS_SCALE) and the per-run figures that
 report.py turns into RESULTS.md."""
 import importlib.util

@@ -1,4 +1,4 @@
-"""Crashes inside the container (issue 8): the app killed by SIGKILL and by real
+"""Crashes inside the container: the app killed by SIGKILL and by real
 segmentation faults (restart with backoff, crash loop ends the container),
 PostgreSQL's postmaster SIGKILLed while the app writes (restarted, no
 acknowledged row lost), and the migrate command killed (exit 76, nothing

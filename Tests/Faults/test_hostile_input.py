@@ -1,4 +1,4 @@
-"""Bad input (issue 8): a generated table of hostile environments: overlong
+"""Bad input: a generated table of hostile environments: overlong
 values, NUL-free binary junk, unicode look-alikes, negative and huge numbers,
 X/X_FILE clashes, directories where files are expected, FIFOs and devices,
 and symlink and hard-link tricks on the secrets path pointing outside the

@@ -1,4 +1,4 @@
-"""Kill storm (issue 8): boot, a writer committing numbered rows through the
+"""Kill storm: boot, a writer committing numbered rows through the
 app's environment, then SIGKILL of the whole PID namespace at a random moment
 (first-boot initdb, boot, migration, the app writing, a stop in progress).
 After every cycle the next boot must work; after all of them every

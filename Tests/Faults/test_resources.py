@@ -1,4 +1,4 @@
-"""Resources (issue 8): the volume on a small tmpfs that fills up during initdb
+"""Resources: the volume on a small tmpfs that fills up during initdb
 and during a migration (clear error, exit code from the contract, nothing
 half-made, next boot with space succeeds); an open-file limit of 64 for PID 1;
 a read-only volume."""

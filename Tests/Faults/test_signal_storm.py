@@ -1,4 +1,4 @@
-"""Signal storm (issue 8): thousands of mixed forwarded signals in a few
+"""Signal storm: thousands of mixed forwarded signals in a few
 seconds while the app spawns and reaps children and makes orphans. No
 signal kind may be lost: standard signals coalesce, but after the last one
 of a kind was sent the app must handle that kind at least once more. No

@@ -1,4 +1,4 @@
-"""Two containers racing for one volume at the same millisecond (issue 8):
+"""Two containers racing for one volume at the same millisecond:
 two PID 1s (each in its own PID namespace) released at the same instant on
 one fresh volume, many times. Exactly one must win every time; the other
 exits 73 at once, having changed nothing."""

@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import MathesarInit
 
-// What PGDATA holds decides boot (CONTRACT.md "Boot sequence", step 2):
+// What PGDATA holds decides boot (docs/behaviour.md, the bundled server):
 // empty or missing -> initdb; a cluster -> use or upgrade by major version;
 // anything else -> refuse and touch nothing.
 

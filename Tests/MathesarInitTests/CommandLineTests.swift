@@ -1,7 +1,7 @@
 import Testing
 @testable import MathesarInit
 
-// The command line of CONTRACT.md ("Command line"): subcommands, `--`, the
+// The command line of the documented contract ("Command line"): subcommands, `--`, the
 // implied `run`, and exit status 64 for bad usage.
 
 private func parse(_ arguments: [String]) -> Command? {

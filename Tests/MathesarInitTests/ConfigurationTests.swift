@@ -2,7 +2,7 @@ import Testing
 @testable import MathesarInit
 
 // The configuration function over a table of good and bad environments. The
-// expectations come from CONTRACT.md ("Environment", "Exit status") and issue 3,
+// expectations come from the documented contract ("Environment", "Exit status"),
 // not from the implementation's output.
 
 /// Secret values used in the tables below; none may ever be printed.

@@ -2,7 +2,7 @@ import Testing
 @testable import MathesarInit
 
 // The protocol of MATHESAR_SQL_UPGRADE_COMMAND (one JSON object per database
-// on stdout) and the lines boot logs for it (CONTRACT.md, "Mathesar SQL in
+// on stdout) and the lines boot logs for it (docs/behaviour.md, "Mathesar SQL in
 // user databases": `schema: sales 0.10.0 -> 0.11.0 (140 ms)`).
 
 @Test func readsAnUpgradedDatabaseAndLogsItAsTheContractShows() throws {

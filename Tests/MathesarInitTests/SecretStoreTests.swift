@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import MathesarInit
 
-// Generated secrets: "50 characters from a CSPRNG" (CONTRACT.md), and the
+// Generated secrets: "50 characters from a CSPRNG" (docs/configuration.md), and the
 // persisted copies are never followed through symbolic links out of the volume.
 
 @Test func generatesFiftyCharactersFromALettersAndDigitsAlphabet() throws {

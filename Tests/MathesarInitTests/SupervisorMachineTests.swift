@@ -3,7 +3,7 @@ import Testing
 @testable import MathesarInit
 
 // The supervisor's decisions with made-up times. Expected values follow
-// CONTRACT.md ("PID 1 duties", "Exit status") and issue 2: backoff 0.5 s
+// the documented contract ("PID 1 duties", "Exit status"): backoff 0.5 s
 // doubling to 30 s, reset after 60 s of stable running, 5 exits within 60 s is
 // a crash loop (exit 75), the app stopped before PostgreSQL.
 

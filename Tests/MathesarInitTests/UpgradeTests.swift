@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import MathesarInit
 
-// The major-version upgrade's pure parts (issue 7): what a boot after a crash
+// The major-version upgrade's pure parts: what a boot after a crash
 // does at each journal step, the journal's format, what is read from the old
 // cluster, and the pg_createcluster layout's configuration rewrite.
 
