@@ -54,6 +54,10 @@ fi
 # podman prints systemd healthcheck-timer errors on hosts without systemd:
 # keep them (and all other podman chatter) in the log, not on the terminal.
 p() { pod "$@" 2>>"$LOGDIR/podman.stderr"; }
+# Checks run some commands through `bash -c`: they must find these functions
+# (a "command not found" there would make a negated check pass by itself).
+export LOGDIR
+export -f pod p
 
 PASSED=0; FAILED=0; FAILURES=()
 pass() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
@@ -377,7 +381,11 @@ if secs=$(wait_http_200 "$C1" /standin/version/ "$t0"); then
   check "first run: the server runs ${pmexe:-nothing}" test "$pmexe" = "/usr/lib/postgresql/$PG_MAJOR/bin/postgres"
   APP_UID=$(p exec "$C1" id -u mathesar); PG_UID=$(p exec "$C1" id -u postgres)
   check "PID 1 is mathesar-init" \
-    test "$(p exec "$C1" readlink /proc/1/exe)" = /usr/local/bin/mathesar-init
+    test "$(p exec "$C1" cat /proc/1/comm)" = mathesar-init
+  # PID 1 holds both secrets and is not dumpable: even root in the container
+  # (no CAP_SYS_PTRACE) cannot open its /proc/1/exe, mem or environ.
+  check "PID 1 is not dumpable (/proc/1/environ closed to root in the container)" \
+    bash -c '! p exec "$1" cat /proc/1/environ >/dev/null 2>&1' _ "$C1"
   check "app (gunicorn) runs as mathesar" bash -c '
     g=$(echo "$1" | awk "\$4 == \"gunicorn\""); [ -n "$g" ] && ! echo "$g" | awk -v u="$2" "\$3 != u" | grep -q .' _ "$PS" "$APP_UID"
   check "PostgreSQL runs as postgres, postmaster a direct child of PID 1" bash -c '
