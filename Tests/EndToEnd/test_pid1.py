@@ -240,7 +240,7 @@ def test_sighup_flood_leaves_supervisor_responsive(external_env, tmp_path):
     # SIGHUP is still on its way when the stop begins (one arriving while the
     # app's interpreter shuts down, its handlers reset, would kill it: 129).
     init.signal(signal.SIGUSR1)
-    assert wait_until(lambda: "SIGUSR1" in received(record)), received(record)[-5:]
+    assert wait_until(lambda: "SIGUSR1" in received(record)), (received(record)[-5:], init.output)
     init.signal(signal.SIGTERM)
     # The app's own exit status on SIGTERM: PID 1 stopped it without reaching
     # its SIGKILL deadline, flood or not.

@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 
-record = open(os.environ["RECORD"], "a", buffering=1)
+# A raw descriptor, not a buffered file: under a flood a handler runs inside
+# another handler, and a nested write to a buffered file raises "reentrant
+# call", which would crash the app the test means to keep alive.
+record = os.open(os.environ["RECORD"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 names = {s: s.name for s in signal.Signals}
 
 
 def handler(signo, frame):
-    record.write(names[signo] + "\n")
+    os.write(record, (names[signo] + "\n").encode())
     if signo == signal.SIGTERM and "TERM_EXIT" in os.environ:
         sys.exit(int(os.environ["TERM_EXIT"]))
 
@@ -28,7 +31,7 @@ if os.environ.get("IGNORE_TERM"):
 elif "TERM_EXIT" in os.environ:
     signal.signal(signal.SIGTERM, handler)
 
-record.write("READY\n")
+os.write(record, b"READY\n")
 print("recorder ready", flush=True)
 while True:
     if os.environ.get("CHILDREN"):
