@@ -40,17 +40,21 @@ INITDB_MARKS = ["", "postgresql.conf", "global/pg_control", "base/1/PG_VERSION",
 
 
 def freeze_initdb(init):
-    """SIGSTOPs the running initdb, so that it cannot finish (and boot cannot
-    rename its directory into place) before the test acts. False when it has
-    already exited."""
-    for pid, _, comm in init.descendants():
-        if comm == "initdb":
-            try:
-                signal_pid_if(pid, signal.SIGSTOP, lambda p: p in {d[0] for d in init.descendants()})
-                return pid
-            except ProcessLookupError:
-                return None
-    return None
+    """SIGSTOPs initdb, so that it cannot finish (and boot cannot rename its
+    directory into place) before the test acts; waits for it to be exec'd
+    (boot makes the directory first, then spawns it). Its pid, or None when
+    PID 1 exited first."""
+    def stopped():
+        for pid, _, comm in init.descendants():
+            if comm == "initdb":
+                try:
+                    signal_pid_if(pid, signal.SIGSTOP, lambda p: p in {d[0] for d in init.descendants()})
+                    return pid
+                except ProcessLookupError:
+                    return None
+        return None
+    pid = wait_until(lambda: stopped() or init.proc.poll() is not None, timeout=30, interval=0.001)
+    return pid if isinstance(pid, int) and pid is not True else None
 
 
 def kill_initdb(init, volume, r, attempt):
