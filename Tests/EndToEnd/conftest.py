@@ -1,41 +1,10 @@
-import itertools
-import os
-import shutil
-import tempfile
+import sys
 from pathlib import Path
 
-import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # Tests/: the kit
 
-from harness import INIT, PostgresServer, Volume
-
-_counter = itertools.count()
+from kit.fixtures import external_env, pg_server, require_build, volume  # noqa: E402,F401
 
 
 def pytest_sessionstart(session):
-    missing = [p for p in (INIT, INIT.with_name("mathesar-init-db")) if not p.exists()]
-    if missing:
-        raise pytest.UsageError(f"build first (swift build -c release): missing {', '.join(map(str, missing))}")
-
-
-@pytest.fixture
-def volume():
-    root = Path(tempfile.mkdtemp(prefix=f"msi-vol-{next(_counter)}-"))
-    os.chmod(root, 0o755)
-    yield Volume(root)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def pg_server():
-    server = PostgresServer().init().start()
-    server.make_role("owner_role", "owner-pw", owns="owner_db")
-    yield server
-    server.destroy()
-
-
-@pytest.fixture
-def external_env(pg_server, volume):
-    """Environment for external mode against the shared test server (fast boots)."""
-    def make(**extra):
-        return pg_server.external_env(volume, "owner_role", "owner-pw", "owner_db", **extra)
-    return make
+    require_build()

@@ -1,7 +1,6 @@
-"""Fault-injection suite. Reuses the end-to-end harness and its
+"""Fault-injection suite over the test kit (Tests/kit) and its shared
 fixtures; adds the size knob (FAULTS_SCALE) and the per-run figures that
 report.py turns into RESULTS.md."""
-import importlib.util
 import json
 import os
 import platform
@@ -13,26 +12,16 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-END_TO_END = HERE.parent / "EndToEnd"
-if str(END_TO_END) not in sys.path:
-    sys.path.insert(0, str(END_TO_END))
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
+# Tests/ for the kit; Tests/EndToEnd for `harness`, the kit's older name, which tests import.
+sys.path[:0] = [str(HERE.parent), str(HERE.parent / "EndToEnd")]
 
-# The end-to-end conftest under another module name, so that both folders can
-# run in one pytest session; its fixtures are re-exported here.
-_spec = importlib.util.spec_from_file_location("end_to_end_conftest", END_TO_END / "conftest.py")
-_e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-volume = _e2e.volume
-pg_server = _e2e.pg_server
-external_env = _e2e.external_env
+from kit.fixtures import external_env, pg_server, require_build, volume  # noqa: E402,F401
 
 from faults import FIGURES, SCALE, SEED  # noqa: E402
 
 
 def pytest_sessionstart(session):
-    _e2e.pytest_sessionstart(session)
+    require_build()
     session.config._faults_started = time.time()
     session.config._faults_tests = {}
 

@@ -4,15 +4,12 @@ PostgreSQL 15 started straight on a volume's cluster for pg_amcheck."""
 import os
 import random
 import re
-import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import APPS, PG_BIN, PYTHON, Init, as_postgres, base_env, free_port, signal_pid_if
+from kit import PYTHON, Init, PostgresServer, free_port, namespace_pid, signal_pid_if, wait_until  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 FAULT_APPS = HERE / "apps"
@@ -64,16 +61,6 @@ def rng(name):
     return random.Random(f"{SEED}-{name}")
 
 
-def wait_until(predicate, timeout=30, interval=0.01):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
-
-
 def acknowledged(ack_dir):
     """Every id some writer recorded as committed; a torn last line is not counted."""
     ids = []
@@ -88,17 +75,6 @@ def acknowledged(ack_dir):
 def bundled_env(volume, ack_dir, **extra):
     """Bundled mode on its own free port, the writer's ledger outside the volume."""
     return volume.env(POSTGRES_PORT=free_port(), ACK_DIR=ack_dir, **extra)
-
-
-def namespace_pid(pid):
-    """The pid of host process pid inside its own PID namespace, or None when it is gone."""
-    try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("NSpid:"):
-                return int(line.split()[-1])
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return None
 
 
 def host_pid(init, ns_pid):
@@ -139,54 +115,11 @@ def leftovers(root):
     return sorted(found)
 
 
-class DirectServer:
+def DirectServer(pgdata):
     """PostgreSQL 15 started straight on a volume's cluster as the postgres OS
-    user, without mathesar-init: for pg_amcheck and reading rows as superuser."""
-
-    def __init__(self, pgdata):
-        self.pgdata = Path(pgdata)
-        self.socket_dir = Path(tempfile.mkdtemp(prefix="msi-faults-sock-"))
-        shutil.chown(self.socket_dir, "postgres", "postgres")
-        self.port = free_port()
-        self.log = self.socket_dir / "log"
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(
-            ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "postgres"),
-             "-D", str(self.pgdata), "-c", "listen_addresses=", "-c", f"port={self.port}",
-             "-c", f"unix_socket_directories={self.socket_dir}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
-        ok = wait_until(lambda: self.proc.poll() is not None or subprocess.run(
-            [PG_BIN / "pg_isready", "-h", str(self.socket_dir), "-p", str(self.port)], capture_output=True).returncode == 0,
-            timeout=60, interval=0.05)
-        if not ok or self.proc.poll() is not None:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait(10)
-            raise RuntimeError("PostgreSQL did not start on the volume:\n" + self.log.read_text())
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(60)
-        shutil.rmtree(self.socket_dir, ignore_errors=True)
-
-    def psql(self, sql, database):
-        r = as_postgres([PG_BIN / "psql", "-h", self.socket_dir, "-p", self.port, "-U", "postgres", "-d", database,
-                         "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True, env=base_env())
-        if r.returncode != 0:
-            raise RuntimeError(r.stderr)
-        return r.stdout
-
-    def amcheck(self):
-        """pg_amcheck over every database: heap, and btree with heapallindexed and rootdescend."""
-        r = as_postgres([PG_BIN / "pg_amcheck", "-h", self.socket_dir, "-p", self.port, "-U", "postgres",
-                         "--all", "--install-missing", "--heapallindexed", "--rootdescend"],
-                        capture_output=True, text=True, env=base_env())
-        return r.returncode, r.stdout + r.stderr
-
-    def databases(self):
-        return self.psql("SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1", "postgres").split()
+    user, without mathesar-init, on its socket only: for pg_amcheck and
+    reading rows as superuser (`with DirectServer(volume.pgdata) as db:`)."""
+    return PostgresServer(data=pgdata, tcp=False, start_timeout=60)
 
 
 class Tmpfs:

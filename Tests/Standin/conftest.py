@@ -4,13 +4,17 @@ two releases of the stand-in."""
 import fcntl
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from standin import INTERNAL_PASSWORD, PYTHON, STANDIN, VENV, app_env, make_release, run_install, unique
-from harness import PostgresServer
+# Tests/ for the kit; Tests/EndToEnd for `harness`, the kit's older name, which tests import.
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parents[1] / "EndToEnd")]
+
+from kit import PostgresServer  # noqa: E402
+from standin import INTERNAL_PASSWORD, PYTHON, STANDIN, VENV, app_env, make_release, run_install, unique  # noqa: E402
 
 TEMPLATE = "standin_migrated"
 

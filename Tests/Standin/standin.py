@@ -7,7 +7,6 @@ import itertools
 import json
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -16,8 +15,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "EndToEnd"))
-from harness import REPO, base_env, free_port  # noqa: E402
+from kit import REPO, clean_env, free_port
 
 STANDIN = REPO / "docker" / "standin"
 SCRIPT = REPO / "docker" / "app" / "mathesar_sql.py"
@@ -41,7 +39,7 @@ def make_release(dest, release):
 
 def app_env(server=None, database=None, role="mathesar", password=None, **extra):
     """The app's environment: the internal database on `server`, if given."""
-    env = base_env(DJANGO_SETTINGS_MODULE="config.settings.production", **extra)
+    env = clean_env(DJANGO_SETTINGS_MODULE="config.settings.production", **extra)
     if server is not None:
         env.update(POSTGRES_HOST="127.0.0.1", POSTGRES_PORT=str(server.port), POSTGRES_DB=database,
                    POSTGRES_USER=role, POSTGRES_PASSWORD=password)
