@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import APPS, INIT, PYTHON, Init, PostgresServer, free_port
+from harness import APPS, INIT, PYTHON, Init, PostgresServer, free_port, signal_pid_if
 # Volumes made the way Mathesar's image makes them, shared with the upgrade tests.
 from test_upgrade import (MATHESAR_IMAGE_KEY, PG17, READ, assert_data_intact, etc_wrapper,  # noqa: F401 (a fixture)
                           make_pg_createcluster_layout, start as upgrade_start)
@@ -205,7 +205,7 @@ def test_postmaster_killed_while_app_runs_is_restarted(bundled, volume):
     init = Init(["run", "--", *DB_APP], bundled(ACTION="write", VALUE="before-crash", SLEEP="60"))
     init.wait_for("wrote before-crash")
     postmaster = next(pid for pid, state, comm in init.descendants() if comm == "postgres")
-    os.kill(postmaster, signal.SIGKILL)
+    signal_pid_if(postmaster, signal.SIGKILL, lambda p: p in {d[0] for d in init.descendants()})
     init.wait_for("postgres killed by SIGKILL; restarting in 500 ms")
     init.wait_for("database system is ready to accept connections.*\n?", timeout=30)
     assert volume.status()["services"]["postgres"]["restarts"] >= 0
@@ -312,27 +312,16 @@ def test_stale_postmaster_pid_left_by_a_kill_does_not_block_the_next_boot(bundle
 def test_running_postmaster_on_the_directory_is_refused(bundled, volume):
     code, first = boot(bundled(ACTION="whoami"))
     assert code == 0
-    from harness import PG_BIN
     # A server started by hand on the same directory, outside mathesar-init's control.
-    server = subprocess.Popen(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups",
-                               str(PG_BIN / "postgres"), "-D", str(volume.pgdata), "-c", f"port={free_port()}",
-                               "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pidfile = volume.pgdata / "postmaster.pid"
-    try:
-        deadline = time.monotonic() + 20
-        while not (pidfile.exists() and "ready" in pidfile.read_text()):
-            assert time.monotonic() < deadline and server.poll() is None
-            time.sleep(0.05)
+    with PostgresServer(data=volume.pgdata, tcp=False) as server:
+        pidfile = volume.pgdata / "postmaster.pid"
+        assert "ready" in pidfile.read_text()
         code, again = boot(bundled(ACTION="whoami"))
         # Outside our PID namespace the pid is invisible; PostgreSQL's shared-memory
         # interlock still refuses, and the file is left alone for it.
         assert code in (69, 73), again.output
         assert "already running" in again.output or "is still in use" in again.output
-        assert server.poll() is None and "ready" in pidfile.read_text()
-    finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(30)
+        assert server.proc.poll() is None and "ready" in pidfile.read_text()
 
 
 def test_unchanged_password_is_not_rewritten_and_a_changed_one_is(bundled, volume):

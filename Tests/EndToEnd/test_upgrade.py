@@ -7,7 +7,6 @@ PID namespace at a step of the upgrade, found by its log line (or, between
 the two renames of the swap, by strace's syscall fault injection: no
 test-only code in the binary)."""
 import json
-import os
 import re
 import shutil
 import signal
@@ -18,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from harness import INIT, REPO, Init, Volume, free_port
+from harness import INIT, Init, Volume, free_port, pg_bindir
+from harness import as_postgres as run_as_postgres
 
-PG15 = Path("/usr/lib/postgresql/15/bin")
-PG16 = Path(os.environ.get("MSI_TEST_PG16_BINDIR", REPO / ".cache" / "pg" / "16" / "bin"))
-PG17 = Path(os.environ.get("MSI_TEST_PG17_BINDIR", REPO / ".cache" / "pg" / "17" / "bin"))
+PG15, PG16, PG17 = pg_bindir(15), pg_bindir(16), pg_bindir(17)
 PSQL = PG15 / "psql"
 ROWS = 5000
 
@@ -341,8 +339,7 @@ def test_wrong_old_bindir_is_a_configuration_error(volume, port):
 # --- volumes from Mathesar's current image ---------------------------------------------
 
 def as_postgres(*cmd, **kw):
-    return subprocess.run(["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *map(str, cmd)],
-                          check=True, capture_output=True, text=True, **kw)
+    return run_as_postgres(cmd, check=True, capture_output=True, text=True, **kw)
 
 
 def make_pg_createcluster_layout(root, bindir=PG15, major=15):

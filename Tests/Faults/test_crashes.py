@@ -10,7 +10,7 @@ from pathlib import Path
 
 from faults import (FAULT_APPS, SCALE, WRITER, DirectServer, acknowledged, bundled_env, kill_in_namespace, record, rng,
                     wait_until, zombies)
-from harness import PYTHON, Init
+from harness import PYTHON, Init, signal_pid_if
 
 CRASHER = [PYTHON, str(FAULT_APPS / "crasher.py")]
 
@@ -200,7 +200,7 @@ def test_migrate_command_killed_exits_76_without_starting_the_app(volume, tmp_pa
             time.sleep(0.3)
             pid = wait_until(lambda: migrate_pid(init), timeout=10)
             assert pid, init.descendants()
-            os.kill(pid, signo)
+            signal_pid_if(pid, signo, lambda p: migrate_pid(init) == p)
             assert init.wait(30) == 76, init.output
         finally:
             init.kill()

@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 
 from faults import record, wait_until
-from harness import INIT, PYTHON, REPO, Init, Volume, free_port
+from harness import INIT, PYTHON, Init, Volume, free_port, pg_bindir
 
-PG15 = Path("/usr/lib/postgresql/15/bin")
-PG16 = Path(os.environ.get("MSI_TEST_PG16_BINDIR", REPO / ".cache" / "pg" / "16" / "bin"))
+PG15, PG16 = pg_bindir(15), pg_bindir(16)
 APP_USER = "msi-app"
 # The test venv's python lives under /root, which the app user cannot search.
 APP_PYTHON = "/usr/bin/python3"
