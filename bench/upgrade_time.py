@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,28 +27,22 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-INIT = REPO / ".build" / "release" / "mathesar-init"
-PG15 = Path("/usr/lib/postgresql/15/bin")
-PG16 = REPO / ".cache" / "pg" / "16" / "bin"
+sys.path.insert(0, str(REPO / "Tests"))  # the test kit
+
+from kit import Init, clean_env, free_port, pg_bindir  # noqa: E402
+
+PG15, PG16 = pg_bindir(15), pg_bindir(16)
 OUT = REPO / "bench" / "out" / "upgrade-time.json"
-SCRUB = re.compile(r"^(POSTGRES_|MATHESAR_|PG[A-Z]+$|SECRET_KEY)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def boot(data, bindir, app, **extra):
     """One boot of mathesar-init as PID 1; returns (seconds, exit code, log lines)."""
-    env = {k: v for k, v in os.environ.items() if not SCRUB.match(k)}
-    env.update(MATHESAR_DATA_DIR=str(data), MATHESAR_RUN_DIR=str(data.parent / "run"), MATHESAR_PG_BINDIR=str(bindir),
-               MATHESAR_RESTART="never", POSTGRES_PORT=str(free_port()), **{k: str(v) for k, v in extra.items()})
+    env = clean_env(MATHESAR_DATA_DIR=data, MATHESAR_RUN_DIR=data.parent / "run", MATHESAR_PG_BINDIR=bindir,
+                    MATHESAR_RESTART="never", POSTGRES_PORT=free_port(), **extra)
     start = time.monotonic()
-    r = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", str(INIT), "run", "--", *app],
-                       env=env, capture_output=True, text=True)
-    return time.monotonic() - start, r.returncode, (r.stdout + r.stderr).splitlines()
+    init = Init(["run", "--", *app], env)
+    code = init.wait(timeout=3600)
+    return time.monotonic() - start, code, init.output.splitlines()
 
 
 def seconds(text):
