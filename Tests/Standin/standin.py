@@ -19,7 +19,7 @@ from kit import REPO, clean_env, free_port
 
 STANDIN = REPO / "docker" / "standin"
 SCRIPT = REPO / "docker" / "app" / "mathesar_sql.py"
-VENV = REPO / ".cache" / "standin-venv"
+VENV = (REPO / ".cache").resolve() / "standin-venv"  # one path for worktrees sharing .cache
 PYTHON = VENV / "bin" / "python"
 LOCK_CLASS = 0x4D534152
 # The internal role's password on the test server.
