@@ -3,25 +3,19 @@ import Glibc
 /// Performs what `SupervisorMachine` decides, with the `Runtime`'s processes
 /// and signals. Boot runs its one-shot steps through `runTask`, so signals and
 /// child exits are handled the same way before the app starts as after.
-public final class Supervisor {
+public final class Supervisor: TaskRunner {
     public let runtime: Runtime
     public private(set) var machine: SupervisorMachine
     private var launchers: [ServiceName: () throws(Failure) -> ProcessSpec] = [:]
     private var status: StatusFile?
     private var statusBroken = false
-    /// Shown in status.json before the app runs: "starting", "database", "migrating", ...
-    public var bootPhase = "starting" { didSet { writeStatus() } }
+    /// Shown in status.json before the app runs.
+    public var bootPhase = BootPhase.starting { didSet { writeStatus() } }
     public let mode: String
     /// The Mathesar SQL upgrade, once one was started (shown in status.json).
     public private(set) var sqlRun: SQLUpgradeRun?
 
     public var logger: Logger { runtime.logger }
-
-    /// Why boot stopped early.
-    public enum Interruption: Error {
-        case stop(signal: Int32)
-        case failure(Failure)
-    }
 
     public init(runtime: Runtime, policy: RestartPolicy, timings: SupervisionTimings, mode: String) {
         self.runtime = runtime
@@ -122,7 +116,7 @@ public final class Supervisor {
                         throw .failure(failure)
                     }
                 case .signal(let signo, _) where Signals.isStop(signo):
-                    logger.info("\(Signals.name(signo)) received during boot (\(bootPhase)); stopping \(spec.source)")
+                    logger.info("\(Signals.name(signo)) received during boot (\(bootPhase.rawValue)); stopping \(spec.source)")
                     terminateTask(pid, spec.source)
                     throw .stop(signal: signo)
                 case .signal(let signo, _):
@@ -132,11 +126,10 @@ public final class Supervisor {
         }
     }
 
-    /// How a one-shot child ended, and its last lines (all of them for short output).
-    public struct TaskResult {
-        public var status: ExitStatus
-        public var lines: [String]
-    }
+    /// A one-shot task of boot, as the postgres code runs it.
+    public func run(_ spec: ProcessSpec) throws(Interruption) -> TaskResult { try runTask(spec) }
+
+    public var liveChildren: [pid_t] { runtime.liveChildren }
 
     public static func serviceLostDuringBoot(_ name: ServiceName, _ status: ExitStatus, _ lines: [String]) -> Failure {
         let tail = lines.isEmpty ? "" : "; its last lines:\n  " + lines.suffix(10).joined(separator: "\n  ")
@@ -260,7 +253,7 @@ public final class Supervisor {
     public func writeStatus(phase: String? = nil) {
         guard let status, !statusBroken else { return }
         let snapshot = StatusFile.Snapshot(
-            phase: phase ?? (machine.services[.app]!.state == .notStarted && !machine.isStopping ? bootPhase : machine.phaseName),
+            phase: phase ?? (machine.services[.app]!.state == .notStarted && !machine.isStopping ? bootPhase.rawValue : machine.phaseName),
             mode: mode,
             services: ServiceName.allCases.map { name in
                 let service = machine.services[name]!
