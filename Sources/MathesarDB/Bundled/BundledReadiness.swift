@@ -43,6 +43,18 @@ struct BundledReadiness {
         }
     }
 
+    /// `__server-ready`: the wait alone, for a server that is not the app's yet (restore).
+    func waitUntilReady() -> Int32 {
+        waitForPidFileReady()
+        let admin = server.adminParameters()
+        let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: 600) { _, _ in }
+        guard outcome == .ready else {
+            logger.error("the PostgreSQL server on \(server.config.pgdata) did not accept connections")
+            return ExitCode.databaseUnavailable
+        }
+        return 0
+    }
+
     /// The postmaster writes "ready" into postmaster.pid once it accepts
     /// connections (pg_ctl -w reads the same). Waiting for that, rather than
     /// pinging, keeps the server from logging "FATAL: the database system is

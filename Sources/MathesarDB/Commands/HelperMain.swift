@@ -57,6 +57,7 @@ public enum HelperMain {
         case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
         case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
         case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
+        case .serverReady: return BundledReadiness(server: server, logger: logger).waitUntilReady()
         }
     }
 }

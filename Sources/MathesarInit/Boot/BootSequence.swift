@@ -12,6 +12,8 @@ public final class BootSequence {
         case migrate
         /// Boot the database, run `MATHESAR_SQL_UPGRADE_COMMAND ACTION [--database NAME]`, stop.
         case schema(Command.SchemaAction, database: String?)
+        /// Boot the database, write a backup (BootSequence+Backup.swift), stop.
+        case backup(BackupOutput?)
     }
 
     let config: Configuration
@@ -54,6 +56,11 @@ public final class BootSequence {
                 supervisor.bootPhase = "schema"
                 let code = try runSchemaCommand(action, database: database)
                 return supervisor.stopAll(code: code)
+            }
+            if case .backup(let output) = goal {
+                supervisor.bootPhase = "backup"
+                try phase("backup") { () throws(Supervisor.Interruption) in try runBackupGoal(output) }
+                return supervisor.stopAll(code: 0)
             }
             supervisor.bootPhase = "migrating"
             if let command = config.migrateCommand {

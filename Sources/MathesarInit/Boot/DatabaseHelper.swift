@@ -18,6 +18,8 @@ public struct DatabaseHelper {
         case upgradeVerify = "__upgrade-verify"
         /// Beside the app: warn when it answers 400 to the host names users will open.
         case hostsProbe = "__hosts-probe"
+        /// Only wait until the server on PGDATA accepts connections (restore's private server).
+        case serverReady = "__server-ready"
     }
 
     /// Variables that tell the helper about the bundled server.

@@ -31,7 +31,11 @@ public enum MathesarInitMain {
             return RunCommand.execute(appCommand: [], goal: .migrate)
         case .schema(let action, let database):
             return RunCommand.execute(appCommand: [], goal: .schema(action, database: database))
-        case .check, .healthcheck:
+        case .backup(let output):
+            return BackupCommand.execute(output: output)
+        case .restore(let path):
+            return RestoreCommand.execute(path: path)
+        case .check, .healthcheck, .reindex:
             return ExitCode.internalError
         }
     }
