@@ -14,3 +14,12 @@ extension BootSequence {
         return try backup.run(output ?? .file(backup.defaultPath()))
     }
 }
+
+/// `mathesar-init reindex --database NAME` with the container stopped.
+extension BootSequence {
+    func runReindexGoal(_ database: String) throws(Supervisor.Interruption) -> Int32 {
+        guard let helper else { throw .failure(Failure(ExitCode.internalError, "reindex: helper not prepared")) }
+        let result = try supervisor.runTask(helper.spec(.reindex, extra: [DatabaseHelper.Variable.reindexDatabase: database]))
+        return result.status.succeeded ? 0 : ExitCode.databaseUnavailable
+    }
+}

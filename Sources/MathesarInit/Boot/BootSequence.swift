@@ -14,6 +14,8 @@ public final class BootSequence {
         case schema(Command.SchemaAction, database: String?)
         /// Boot the database, write a backup (BootSequence+Backup.swift), stop.
         case backup(BackupOutput?)
+        /// Boot the database, rebuild one database after a collation change, stop.
+        case reindex(database: String)
     }
 
     let config: Configuration
@@ -61,6 +63,10 @@ public final class BootSequence {
                 supervisor.bootPhase = "backup"
                 try phase("backup") { () throws(Supervisor.Interruption) in try runBackupGoal(output) }
                 return supervisor.stopAll(code: 0)
+            }
+            if case .reindex(let database) = goal {
+                supervisor.bootPhase = "reindex"
+                return supervisor.stopAll(code: try runReindexGoal(database))
             }
             supervisor.bootPhase = "migrating"
             if let command = config.migrateCommand {

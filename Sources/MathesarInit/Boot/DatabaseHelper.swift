@@ -20,6 +20,8 @@ public struct DatabaseHelper {
         case hostsProbe = "__hosts-probe"
         /// Only wait until the server on PGDATA accepts connections (restore's private server).
         case serverReady = "__server-ready"
+        /// `reindex --database NAME`: rebuild after a collation change (the database in `Variable.reindexDatabase`).
+        case reindex = "__reindex"
     }
 
     /// Variables that tell the helper about the bundled server.
@@ -28,6 +30,7 @@ public struct DatabaseHelper {
         public static let socketDirectory = "MSI_SOCKET_DIR"
         /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
         public static let postmasterPID = "MSI_POSTMASTER_PID"
+        public static let reindexDatabase = "MSI_REINDEX_DATABASE"
     }
 
     public init(path: String, appEnvironment: [String: String], config: Configuration, socketDirectory: String?) {

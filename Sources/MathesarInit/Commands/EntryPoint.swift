@@ -35,7 +35,9 @@ public enum MathesarInitMain {
             return BackupCommand.execute(output: output)
         case .restore(let path):
             return RestoreCommand.execute(path: path)
-        case .check, .healthcheck, .reindex:
+        case .reindex(let database):
+            return ReindexCommand.execute(database: database)
+        case .check, .healthcheck:
             return ExitCode.internalError
         }
     }
