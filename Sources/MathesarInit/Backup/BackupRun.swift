@@ -42,7 +42,7 @@ public struct BackupRun {
         return backupsDirectory + "/mathesar-\(stamp).tar"
     }
 
-    public func run(_ output: BackupOutput) throws(Supervisor.Interruption) -> String {
+    public func run(_ output: BackupOutput) throws(Interruption) -> String {
         let start = Instant.now()
         let staging: String
         do throws(Failure) {
@@ -130,7 +130,7 @@ public struct BackupRun {
         }
     }
 
-    private func runTool(_ spec: ProcessSpec, what: String) throws(Supervisor.Interruption) {
+    private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {
         let result = try supervisor.runTask(spec)
         guard result.status.succeeded else {
             let lines = result.lines.suffix(8).map { "  " + $0 }.joined(separator: "\n")

@@ -14,7 +14,7 @@ public struct ExternalRestore {
         self.supervisor = supervisor
     }
 
-    public func run(path: String) throws(Supervisor.Interruption) -> String {
+    public func run(path: String) throws(Interruption) -> String {
         let start = Instant.now()
         let binaries: ServerBinaries
         let staging: String
@@ -76,7 +76,7 @@ public struct ExternalRestore {
         return "the internal database \(manifest.internalDatabase) restored into \(config.database.name) on \(config.database.host!):\(config.database.port), and SECRET_KEY, in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
     }
 
-    private func runTool(_ spec: ProcessSpec, what: String) throws(Supervisor.Interruption) {
+    private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {
         let result = try supervisor.runTask(spec)
         guard result.status.succeeded else {
             let lines = result.lines.suffix(8).map { "  " + $0 }.joined(separator: "\n")

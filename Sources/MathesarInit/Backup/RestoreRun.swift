@@ -18,7 +18,7 @@ public final class RestoreRun {
         self.supervisor = supervisor
     }
 
-    public func run(path: String) throws(Supervisor.Interruption) -> String {
+    public func run(path: String) throws(Interruption) -> String {
         let start = Instant.now()
         var serverUser: UserIdentity?
         var appUser: UserIdentity?
@@ -62,7 +62,7 @@ public final class RestoreRun {
         }
         _ = lock
         let major: Int
-        switch try binaries.majorVersion(supervisor: supervisor, user: serverUser) {
+        switch try binaries.majorVersion(tasks: supervisor, user: serverUser) {
         case .success(let found): major = found
         case .failure(let failure): throw .failure(failure)
         }
@@ -120,7 +120,7 @@ public final class RestoreRun {
         } catch {
             throw .failure(error)
         }
-        let helper = DatabaseHelper(path: SelfExecutable.databaseHelperPath(), appEnvironment: config.environment, config: config,
+        let helper = DatabaseHelper(path: SelfExecutable.databaseHelperPath(), config: config, secrets: ResolvedSecrets(secretKey: "", databasePassword: nil),
                                     socketDirectory: privateServer.socketDirectory)
         let ready = try supervisor.runTask(helper.spec(.serverReady, extra: ["PGDATA": target, DatabaseHelper.Variable.postmasterPID: String(postmaster)]))
         guard ready.status.succeeded else {
@@ -166,7 +166,7 @@ public final class RestoreRun {
         return "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", "))), the roles and \(verified.secrets.count) secret\(verified.secrets.count == 1 ? "" : "s") restored into \(config.pgdata) (PostgreSQL \(major)) in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
     }
 
-    private func runTool(_ spec: ProcessSpec, what: String) throws(Supervisor.Interruption) {
+    private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {
         let result = try supervisor.runTask(spec)
         guard result.status.succeeded else {
             let lines = result.lines.suffix(8).map { "  " + $0 }.joined(separator: "\n")
@@ -206,7 +206,7 @@ public enum RestoreCommand {
         }
         let supervisor = Supervisor(runtime: runtime, policy: .never, timings: config.timings, mode: config.database.mode.rawValue)
         let code: Int32
-        do throws(Supervisor.Interruption) {
+        do throws(Interruption) {
             let summary = config.database.mode == .bundled
                 ? try RestoreRun(config: config, supervisor: supervisor).run(path: path)
                 : try ExternalRestore(config: config, supervisor: supervisor).run(path: path)

@@ -1,8 +1,8 @@
-/// `mathesar-init backup` with the container stopped: boot has taken the
-/// volume lock and started the server privately; dump, then the caller stops it.
+/// `mathesar-init backup` and `reindex` with the container stopped: boot has
+/// taken the volume lock and started the server privately; the caller stops it.
 extension BootSequence {
-    func runBackupGoal(_ output: BackupOutput?) throws(Supervisor.Interruption) -> String {
-        guard let server else { throw .failure(Failure(ExitCode.internalError, "backup: bundled server not prepared")) }
+    func runBackupGoal(_ output: BackupOutput?, _ checked: Preflight) throws(Interruption) -> String {
+        guard let server = checked.bundled?.server else { throw .failure(Failure(ExitCode.internalError, "backup: bundled server not prepared")) }
         let secrets: [(name: String, value: String)]
         switch BackupSecrets.collect(config: config) {
         case .success(let found): secrets = found
@@ -13,12 +13,8 @@ extension BootSequence {
         let backup = BackupRun(supervisor: supervisor, tools: tools, config: config, secrets: secrets)
         return try backup.run(output ?? .file(backup.defaultPath()))
     }
-}
 
-/// `mathesar-init reindex --database NAME` with the container stopped.
-extension BootSequence {
-    func runReindexGoal(_ database: String) throws(Supervisor.Interruption) -> Int32 {
-        guard let helper else { throw .failure(Failure(ExitCode.internalError, "reindex: helper not prepared")) }
+    func runReindexGoal(_ database: String, _ helper: DatabaseHelper) throws(Interruption) -> Int32 {
         let result = try supervisor.runTask(helper.spec(.reindex, extra: [DatabaseHelper.Variable.reindexDatabase: database]))
         return result.status.succeeded ? 0 : ExitCode.databaseUnavailable
     }

@@ -35,13 +35,13 @@ public enum ReindexCommand {
             socketDirectory = config.runDirectory + "/postgresql"
             runtime.logger.info("reindex: the volume is in use (\(holder)); working through its server at \(socketDirectory!)")
         }
-        // The helper reads POSTGRES_PASSWORD(_FILE) itself in external mode, as at boot.
-        var env = config.environment
-        if config.database.mode == .external, config.database.password?.givenValue == nil,
-           case .persisted(let name)? = config.database.password, case .success(let value?) = BackupSecrets.read(config.secretsDirectory, name) {
-            env["POSTGRES_PASSWORD"] = value
+        // The helper gets the password resolved, as at boot (it reads no secret file itself).
+        var password = config.database.password?.givenValue
+        if password == nil, case .persisted(let name)? = config.database.password, case .success(let value?) = BackupSecrets.read(config.secretsDirectory, name) {
+            password = value
         }
-        let helper = DatabaseHelper(path: SelfExecutable.databaseHelperPath(), appEnvironment: env, config: config, socketDirectory: socketDirectory)
+        let helper = DatabaseHelper(path: SelfExecutable.databaseHelperPath(), config: config,
+                                    secrets: ResolvedSecrets(secretKey: "", databasePassword: password), socketDirectory: socketDirectory)
         do {
             let result = try supervisor.runTask(helper.spec(.reindex, extra: [DatabaseHelper.Variable.reindexDatabase: database]))
             return result.status.succeeded ? 0 : ExitCode.databaseUnavailable
