@@ -13,7 +13,7 @@ public enum ConfigurationLoader {
         "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SQL_UPGRADE_COMMAND", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
-        "MATHESAR_APP_ALLOW_SETUID",
+        "MATHESAR_APP_ALLOW_SETUID", "DATABASE_URL", "PORT",
     ]
 
     /// Variables earlier versions read, and why they are gone.
@@ -35,11 +35,14 @@ public enum ConfigurationLoader {
         for name in knownVariables.sorted() {
             guard let value = environment[name], RawBytes.hasEscapes(value) else { continue }
             readable[name] = nil
-            let shown = name == "SECRET_KEY" || name == "POSTGRES_PASSWORD" ? nil : value
+            let shown = ["SECRET_KEY", "POSTGRES_PASSWORD", "DATABASE_URL"].contains(name) ? nil : value
             undecodable.append(ConfigurationProblem(variable: name, value: shown, reason: "is not valid UTF-8 text"))
         }
-        var env = EnvironmentReader(environment: readable, files: files)
-        env.problems = undecodable
+        // DATABASE_URL stands for the POSTGRES_* it names (read below as if set).
+        let (expanded, urlProblems) = DatabaseURL.expand(readable)
+        var env = EnvironmentReader(environment: expanded, files: files)
+        env.problems = undecodable + urlProblems
+        if let url = readable["DATABASE_URL"], !url.isEmpty { env.record("DATABASE_URL", DatabaseURL.redacted(url), .environment) }
         var warnings: [String] = []
 
         // Database: bundled unless POSTGRES_HOST is set.
@@ -136,7 +139,9 @@ public enum ConfigurationLoader {
         let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
         let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
         let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
-        let healthURL = env.string("MATHESAR_HEALTHCHECK_URL", default: "http://127.0.0.1:8000/", maxBytes: 2048, example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
+        // PORT (PaaS convention): where the app listens, so where healthcheck asks.
+        let appPort = env.integer("PORT", default: 8000, range: 1...65535, example: "8000")
+        let healthURL = env.string("MATHESAR_HEALTHCHECK_URL", default: "http://127.0.0.1:\(appPort)/", maxBytes: 2048, example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         if HealthURL.parse(healthURL) == nil {
             env.problem("MATHESAR_HEALTHCHECK_URL", healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         }
