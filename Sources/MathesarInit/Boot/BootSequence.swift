@@ -147,6 +147,8 @@ public final class BootSequence {
             case .failure:
                 throw fail(ExitCode.configuration, "the bundled PostgreSQL must run as the OS user postgres, which does not exist; install the postgresql package (it creates the user) or run the container as a non-root user")
             }
+        } else if case .failure(let failure) = UnknownUser.detect(runDirectory: config.runDirectory) {
+            throw .failure(failure)
         }
         let binaries: ServerBinaries
         switch ServerBinaries.locate(configured: config.pgBinDirectory, searchPath: config.environment["PATH"]) {
@@ -221,6 +223,10 @@ public final class BootSequence {
             let removed = server.removeInitLeftovers()
             if !removed.isEmpty {
                 logger.warning("removed what an interrupted first boot left: \(removed.joined(separator: ", "))")
+            }
+            try server.unknownUser?.install(home: config.pgdata)
+            if let unknownUser = server.unknownUser {
+                notes.append("uid \(unknownUser.uid) has no passwd entry: PostgreSQL's programs get one from nss_wrapper (\(unknownUser.passwdPath))")
             }
             notes += try prepareExistingCluster()
             if ClusterDirectory.classify(config.pgdata) == .empty {
