@@ -12,6 +12,8 @@
 # pg_isready), built FROM the image under test: no registry here.
 
 HELM_PYTHON=${HELM_PYTHON:-$REPO/.cache/helm-venv/bin/python}
+# PARTS="kube" (say) runs only those parts, for working on one
+part() { [[ " ${PARTS:-uid readonly compose kube} " == *" $1 "* ]]; }
 PG_IMAGE=$IMAGE-postgres
 
 controldata_as() { # controldata_as USER VOLUME
@@ -23,7 +25,9 @@ clean_exit() { # clean_exit NAME: ended by mathesar-init itself (not the runtime
   local code; code=$(p inspect -f '{{.State.ExitCode}}' "$1")
   pod logs "$1" >"$LOGDIR/$1.log" 2>&1
   info "$1: exit status $code"
-  [ "$code" != 137 ] && grep -q "exiting with status" "$LOGDIR/$1.log"
+  [ "$code" != 137 ] && grep -q "exiting with status" "$LOGDIR/$1.log" && return 0
+  grep -E "SIGTERM|did not stop|exiting with|Shutting down" "$LOGDIR/$1.log" | tail -n 6 | sed 's/^/    | /'
+  return 1
 }
 wait_url_200() { # wait_url_200 URL CONTAINER: until URL answers 200, or CONTAINER stops
   local deadline=$(( $(date +%s) + HANG_GUARD ))
@@ -36,11 +40,14 @@ wait_url_200() { # wait_url_200 URL CONTAINER: until URL answers 200, or CONTAIN
 }
 
 # ---------------------------------------------------------------- 8. any uid
+if part uid; then
 echo "== --user 12345:0: a uid with no passwd entry, gid 0, bundled PostgreSQL"
 VU=$RUN_ID-uid; VOLUMES+=("$VU"); p volume create "$VU" >/dev/null
 CU=$RUN_ID-uid
 t0=$(now)
-run_app "$CU" --user 12345:0 -v "$VU:/var/lib/mathesar" "$IMAGE"
+# --passwd=false: podman would otherwise add a passwd line for the uid itself
+# (Docker and Kubernetes do not)
+run_app "$CU" --user 12345:0 --passwd=false -v "$VU:/var/lib/mathesar" "$IMAGE"
 if secs=$(wait_http_200 "$CU" /standin/version/ "$t0"); then
   pass "--user 12345:0: HTTP 200 ${secs}s after podman run (fresh volume, initdb included)"; UID_200=$secs
   URL=$(base_url "$CU"); JARU=$LOGDIR/uid.cookies
@@ -63,7 +70,10 @@ else
   fail "--user 12345:0: HTTP 200"
 fi
 
+fi
+
 # ---------------------------------------------------------------- 9. read-only root
+if part readonly; then
 echo "== --read-only: tmpfs for the run directory and /tmp, the volume for data"
 VRO=$RUN_ID-readonly; VOLUMES+=("$VRO"); p volume create "$VRO" >/dev/null
 CRO=$RUN_ID-readonly
@@ -85,6 +95,8 @@ if secs=$(wait_http_200 "$CRO" /standin/version/ "$t0"); then
   check "--read-only: pg_controldata after stop: '$state'" test "$state" = "shut down"
 else
   fail "--read-only: HTTP 200"
+fi
+
 fi
 
 # ---------------------------------------------------------------- the postgres stand-in
@@ -125,6 +137,7 @@ pg_sql() { # pg_sql CONTAINER DB SQL
 }
 
 # ---------------------------------------------------------------- 10. compose
+if part compose; then
 echo "== docker/compose.yml with podman-compose ($(podman-compose version 2>/dev/null | awk '/podman-composer? version/ {print $NF; exit}'))"
 if command -v podman-compose >/dev/null; then
   PROJECT=${RUN_ID//-/}
@@ -162,7 +175,10 @@ if command -v podman-compose >/dev/null; then
   else
     fail "compose (external): HTTP 200 on :$CXPORT"
   fi
-  compose stop -t "$STOP_BUDGET" mathesar-external postgres
+  # the app first, then its database (podman-compose 1.0.3 would stop them in
+  # the order of the file: postgres before the app that uses it)
+  compose stop -t "$STOP_BUDGET" mathesar-external
+  compose stop -t "$STOP_BUDGET" postgres
   check "compose (external): stop -t $STOP_BUDGET of the app is clean" clean_exit "$CX2"
   check "compose (external): the postgres service stopped by itself (exit 0)" \
     test "$(p inspect -f '{{.State.ExitCode}}' "$CP")" = 0
@@ -171,12 +187,25 @@ else
   fail "compose: podman-compose is not installed (./dev setup installs it)"
 fi
 
+fi
+
 # ---------------------------------------------------------------- 11. kube play
+if part kube; then
 echo "== the Helm chart's manifests with podman kube play (external PostgreSQL, migrate Job, 2 replicas)"
 KDIR=$LOGDIR/kube; mkdir -p "$KDIR"
 KNET=$RUN_ID-kube; NETWORKS+=("$KNET"); p network create "$KNET" >/dev/null
 KPW="kube-$RANDOM$RANDOM-pw"
 KUBE_FILES=()
+# the pods' emptyDirs (below): reachable by uid 12345, unlike the 0700 log directory
+KSCRATCH=$(mktemp -d "/tmp/$RUN_ID-kube.XXXX"); chmod 0755 "$KSCRATCH"
+kube_cleanup() {
+  [ "${KEEP:-}" != 1 ] || return 0
+  for f in "${KUBE_FILES[@]}"; do p kube down "$f" >/dev/null 2>&1; done
+  p volume rm -f "$REL-media" >/dev/null 2>&1
+  p secret rm "$REL-secrets" >/dev/null 2>&1
+  rm -rf "$KSCRATCH"
+}
+trap 'cleanup; kube_cleanup' EXIT   # logs first, then the pods
 kube_play() { # kube_play FILE: played now, taken down at the end
   KUBE_FILES+=("$1")
   p kube play --network "$KNET" "$1" >>"$LOGDIR/kube.log" 2>&1
@@ -208,24 +237,52 @@ check "kube: the external PostgreSQL pod is up ($KPG_IP)" p exec "$KPG" pg_isrea
 
 # The chart rendered by Helm's engine: external mode, 2 replicas, the image
 # under test, an arbitrary uid (12345, no passwd entry), read-only root.
-if "$HELM_PYTHON" - "$KDIR" "$REPO/deploy/helm/mathesar" "$IMAGE" "$KPG_IP" "$KPW" >"$KDIR/render.log" 2>&1 <<'PY'
-import sys, yaml, helm_python as helm
-out, chart, image, host, password = sys.argv[1:]
+# a release name of this run's own, so that the pods, the Secret and the claim
+# are this run's (the chart names them after it)
+REL=mathesar-t$$
+if "$HELM_PYTHON" - "$KDIR" "$REPO/deploy/helm/mathesar" "$IMAGE" "$KPG_IP" "$KPW" "$REL" "$KSCRATCH" >"$KDIR/render.log" 2>&1 <<'PY'
+import copy, json, os, sys, yaml, helm_python as helm
+out, chart, image, host, password, release, scratch = sys.argv[1:]
 repo, _, tag = image.rpartition(":")
 values = {"database": {"mode": "external", "host": host, "password": password}, "replicas": 2,
           "image": {"repository": "localhost/" + repo, "tag": tag, "pullPolicy": "Never"},
-          "podSecurityContext": {"runAsUser": 12345}, "persistence": {"size": "1Gi"}}
-docs = [d for path, text in helm.Chart.load(chart).render(values, name="mathesar", namespace="default").items()
+          "podSecurityContext": {"runAsUser": 12345}, "persistence": {"size": "1Gi"},
+          # the test reaches the pods at their addresses (there is no Service here)
+          "extraEnv": [{"name": "ALLOWED_HOSTS", "value": "*"}]}
+docs = [d for path, text in helm.Chart.load(chart).render(values, name=release, namespace="default").items()
         if not path.endswith("NOTES.txt") for d in yaml.safe_load_all(text) if d]
 by_kind = {d["kind"]: d for d in docs}
-job = by_kind["Job"]
-# podman runs no Jobs: the Job's own pod spec, as a Pod (what its controller would start)
-pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": job["metadata"]["name"], "labels": job["spec"]["template"]["metadata"]["labels"]},
-       "spec": job["spec"]["template"]["spec"]}
-for name, doc in [("secret", by_kind["Secret"]), ("pvc", by_kind["PersistentVolumeClaim"]), ("migrate-pod", pod),
-                  ("deployment", by_kind["Deployment"])]:
+# podman 4.3 runs no Jobs, and gives every pod the same "emptyDir" (a named
+# volume called after it, shared by all replicas and runs). So the Job's and
+# the Deployment's pod templates are played as Pods (what their controllers
+# would start: one for the Job, `replicas` for the Deployment), each emptyDir
+# a scratch directory of that pod's own.
+def as_pod(name, template):
+    spec = copy.deepcopy(template["spec"])
+    for volume in spec["volumes"]:
+        if "emptyDir" in volume:
+            path = f"{scratch}/{name}/{volume['name']}"
+            os.makedirs(path)
+            os.chown(path, 12345, 0)
+            os.chmod(path, 0o770)
+            del volume["emptyDir"]
+            volume["hostPath"] = {"path": path, "type": "Directory"}
+    # podman 4.3 publishes a containerPort without hostPort on the host's same
+    # port (Kubernetes does not): replicas would collide on :8000. The pods
+    # are reached at their own addresses, as a Service would reach them.
+    for c in spec["containers"]:
+        c.pop("ports", None)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": template["metadata"]["labels"]}, "spec": spec}
+
+job, deployment = by_kind["Job"], by_kind["Deployment"]
+# podman resolves secretKeyRef in a podman secret holding the Secret's data map as JSON
+with open(f"{out}/secret-data.json", "w") as f:
+    json.dump(by_kind["Secret"]["data"], f)
+for name, docs_ in [("pvc", [by_kind["PersistentVolumeClaim"]]),
+                    ("migrate-pod", [as_pod(job["metadata"]["name"], job["spec"]["template"])]),
+                    ("replicas", [as_pod(f"{release}-{i}", deployment["spec"]["template"]) for i in range(deployment["spec"]["replicas"])])]:
     with open(f"{out}/{name}.yaml", "w") as f:
-        yaml.safe_dump(doc, f, sort_keys=False)
+        yaml.safe_dump_all(docs_, f, sort_keys=False)
 print("rendered", sorted(by_kind))
 PY
 then
@@ -233,13 +290,13 @@ then
 else
   cat "$KDIR/render.log"; fail "kube: the chart renders for podman"
 fi
-kube_play "$KDIR/secret.yaml"; kube_play "$KDIR/pvc.yaml"
-check "kube: the Secret and the media claim exist in podman" bash -c 'p secret inspect mathesar-secrets >/dev/null && p volume inspect mathesar-media >/dev/null'
+p secret create "$REL-secrets" "$KDIR/secret-data.json" >/dev/null; kube_play "$KDIR/pvc.yaml"
+check "kube: the Secret and the media claim exist in podman" bash -c 'p secret inspect "$1-secrets" >/dev/null && p volume inspect "$1-media" >/dev/null' _ "$REL"
 
 # the migrate Job, once
 t0=$(now)
 kube_play "$KDIR/migrate-pod.yaml"
-KJOB=mathesar-migrate-migrate
+KJOB=$REL-migrate-migrate
 code=$(p wait "$KJOB" 2>/dev/null | tail -n 1)
 pod logs "$KJOB" >"$LOGDIR/$KJOB.log" 2>&1
 info "migrate Job's pod: exit $code after $(elapsed "$t0")s"
@@ -251,15 +308,15 @@ check "kube: each migration recorded exactly once" \
   test "$(pg_sql "$KPG" mathesar_django "SELECT count(*) FROM (SELECT app, name FROM django_migrations GROUP BY 1, 2 HAVING count(*) > 1) d")" = 0
 BEFORE_PODS=$(pg_sql "$KPG" mathesar_django "SELECT now()")
 
-# the Deployment: 2 replicas
+# the Deployment's 2 replicas
 t0=$(now)
-kube_play "$KDIR/deployment.yaml"
-R0=mathesar-pod-0-mathesar R1=mathesar-pod-1-mathesar; CONTAINERS+=("$R0" "$R1" "$KJOB" "$KPG")
+kube_play "$KDIR/replicas.yaml"
+R0=$REL-0-mathesar R1=$REL-1-mathesar; CONTAINERS+=("$R0" "$R1" "$KJOB" "$KPG")
 ip_of() { p inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$1"; }
 U0="http://$(ip_of "$R0"):8000" U1="http://$(ip_of "$R1"):8000"
 if wait_url_200 "$U0/standin/version/" "$R0" && wait_url_200 "$U1/standin/version/" "$R1"; then
   KUBE_BOTH=$(elapsed "$t0")
-  pass "kube: both replicas serve ${KUBE_BOTH}s after kube play of the Deployment"
+  pass "kube: both replicas serve ${KUBE_BOTH}s after kube play of the Deployment's pods"
   RFACTS="$(p inspect -f '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}' "$R0") $(p inspect -f '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}' "$R1")"
   RPS="$(procs "$R0"; procs "$R1")"; echo "$RPS" | sed 's/^/    ps| /'
   check "kube: the replicas run as uid 12345 with a read-only root ($RFACTS)" bash -c '
@@ -276,15 +333,19 @@ if wait_url_200 "$U0/standin/version/" "$R0" && wait_url_200 "$U1/standin/versio
   check "kube: both replicas got the same SECRET_KEY from the Secret" test "$(key_hash "$R0")" = "$(key_hash "$R1")"
   JK=$LOGDIR/kube.cookies
   check "kube: the admin is made on replica 0" app setup "$U0" "$JK" "$ADMIN_USER" "$ADMIN_PASSWORD"
-  check "kube: the session made on replica 0 is logged in on replica 1 (/ answers 200)" test "$(app get "$U1" "$JK" /)" = 200
+  # the browser's cookies, sent to the other replica's address (one host name behind a Service)
+  jar_for() { awk -v h="${1#http://}" 'BEGIN { FS = OFS = "\t" } /^#/ || NF < 7 { print; next } { sub(/:.*/, "", h); $1 = h; print }' "$JK" >"$JK.$2"; }
+  jar_for "$U1" r1
+  check "kube: the session made on replica 0 is logged in on replica 1 (/ answers 200)" test "$(app get "$U1" "$JK.r1" /)" = 200
   # one replica restarted while the other serves
   p stop -t 15 "$R0" >/dev/null
   check "kube: replica 0 stops cleanly (terminationGracePeriodSeconds 15)" clean_exit "$R0"
-  check "kube: replica 1 serves the session while replica 0 is down" test "$(app get "$U1" "$JK" /)" = 200
+  check "kube: replica 1 serves the session while replica 0 is down" test "$(app get "$U1" "$JK.r1" /)" = 200
   p start "$R0" >/dev/null
   U0="http://$(ip_of "$R0"):8000"
   if wait_url_200 "$U0/standin/version/" "$R0"; then
-    check "kube: replica 0 back, the session still logged in there" test "$(app get "$U0" "$JK" /)" = 200
+    jar_for "$U0" r0
+    check "kube: replica 0 back, the session still logged in there" test "$(app get "$U0" "$JK.r0" /)" = 200
   else
     fail "kube: replica 0 restarts"
   fi
@@ -297,9 +358,6 @@ else
   fail "kube: both replicas serve"
 fi
 pod logs "$R0" >"$LOGDIR/$R0.log" 2>&1; pod logs "$R1" >"$LOGDIR/$R1.log" 2>&1
-if [ "${KEEP:-}" != 1 ]; then
-  for f in "${KUBE_FILES[@]}"; do p kube down "$f" >/dev/null 2>&1; done
-  p volume rm -f mathesar-media >/dev/null 2>&1
-  p secret rm mathesar-secrets >/dev/null 2>&1
+kube_cleanup; KUBE_FILES=()
 fi
 echo "platforms: --user 12345:0 first HTTP 200 ${UID_200:-n/a}s; --read-only ${RO_200:-n/a}s; kube play: both replicas ${KUBE_BOTH:-n/a}s, migrations ${MIGRATIONS:-n/a} (all by the Job)"

@@ -49,6 +49,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
       key: {{ if .Values.secretKey.existingSecret }}{{ .Values.secretKey.existingSecretKey }}{{ else }}secret-key{{ end }}
 - name: MATHESAR_STOP_TIMEOUT
   value: {{ .Values.stopTimeout | quote }}
+# the pod runs as a non-root uid: every child runs as it (empty: unset, so no
+# "ignored" warning about the image's MATHESAR_APP_USER)
+- name: MATHESAR_APP_USER
+  value: ""
 {{- if eq .Values.database.mode "external" }}
 - name: POSTGRES_HOST
   value: {{ .Values.database.host | quote }}
