@@ -6,7 +6,8 @@
 # the container is recreated, recovery after SIGKILL, health, external-database
 # mode, users and PID 1, the network surface, and a volume going from the
 # release 1 image to the release 2 image with its user databases' Mathesar
-# SQL upgraded at boot.
+# SQL upgraded at boot; then docker/test-platforms.sh: any uid, a read-only
+# root, compose, and the Helm chart's manifests with podman kube play.
 #
 #   bash docker/test-image.sh            # from anywhere; runs as root (podman)
 #
