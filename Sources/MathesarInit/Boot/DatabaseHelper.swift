@@ -45,6 +45,15 @@ public struct DatabaseHelper {
         var env = config.environment.filter { !$0.key.hasPrefix("PG") || $0.key == "PGDATA" || $0.key.hasPrefix("PGSSL") }
         // The helper needs no app secret, and reads no secret file itself.
         for name in ["SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_PASSWORD_FILE"] { env[name] = nil }
+        if env.removeValue(forKey: "DATABASE_URL") != nil {
+            // The URL's POSTGRES_* as PID 1 read them (it allowed none beside it).
+            let db = config.database
+            env["POSTGRES_HOST"] = db.host
+            env["POSTGRES_PORT"] = String(db.port)
+            env["POSTGRES_USER"] = db.user
+            env["POSTGRES_DB"] = db.name
+            env["POSTGRES_SSLMODE"] = db.sslMode
+        }
         env["POSTGRES_PASSWORD"] = secrets.databasePassword
         if env["PATH"] == nil { env["PATH"] = CommandResolver.defaultSearchPath }
         env["HOME"] = "/nonexistent"
