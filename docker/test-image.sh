@@ -265,10 +265,10 @@ health_status() {
 }
 
 STOP_TIMES=()
-stop_clean() { # stop_clean NAME
+stop_clean() { # stop_clean NAME [BUDGET]
   local t0 secs code
   t0=$(now)
-  p stop -t "$STOP_BUDGET" "$1" >/dev/null
+  p stop -t "${2:-$STOP_BUDGET}" "$1" >/dev/null
   secs=$(elapsed "$t0")
   code=$(p inspect -f '{{.State.ExitCode}}' "$1")
   info "podman stop $1: ${secs}s, exit status $code"

@@ -39,6 +39,12 @@ wait_url_200() { # wait_url_200 URL CONTAINER: until URL answers 200, or CONTAIN
   return 1
 }
 
+# What these runs check is that the stop is orderly (PID 1 ends it, the cluster is
+# shut down), not how fast five gunicorn workers exit on a busy machine (over
+# 6.3 s was seen beside other jobs): a roomy budget (the default one is checked above).
+ROOMY_STOP=(-e MATHESAR_STOP_TIMEOUT=30)
+ROOMY_BUDGET=40
+
 # ---------------------------------------------------------------- 8. any uid
 if part uid; then
 echo "== --user 12345:0: a uid with no passwd entry, gid 0, bundled PostgreSQL"
@@ -47,7 +53,7 @@ CU=$RUN_ID-uid
 t0=$(now)
 # --passwd=false: podman would otherwise add a passwd line for the uid itself
 # (Docker and Kubernetes do not)
-run_app "$CU" --user 12345:0 --passwd=false -v "$VU:/var/lib/mathesar" "$IMAGE"
+run_app "$CU" --user 12345:0 --passwd=false "${ROOMY_STOP[@]}" -v "$VU:/var/lib/mathesar" "$IMAGE"
 if secs=$(wait_http_200 "$CU" /standin/version/ "$t0"); then
   pass "--user 12345:0: HTTP 200 ${secs}s after podman run (fresh volume, initdb included)"; UID_200=$secs
   URL=$(base_url "$CU"); JARU=$LOGDIR/uid.cookies
@@ -63,7 +69,7 @@ if secs=$(wait_http_200 "$CU" /standin/version/ "$t0"); then
     ! echo "$1" | awk "\$3 != 12345" | grep .' _ "$PSU"
   hc=$(p exec "$CU" mathesar-init healthcheck 2>&1); rc=$?
   check "--user 12345:0: mathesar-init healthcheck exits 0 ($(tail -n 1 <<<"$hc"))" test "$rc" = 0
-  check "--user 12345:0: stop is clean" stop_clean "$CU"
+  check "--user 12345:0: stop is clean" stop_clean "$CU" "$ROOMY_BUDGET"
   state=$(controldata_as 12345:0 "$VU")
   check "--user 12345:0: pg_controldata after stop: '$state'" test "$state" = "shut down"
 else
@@ -80,7 +86,7 @@ CRO=$RUN_ID-readonly
 t0=$(now)
 # --read-only-tmpfs=false: only the two tmpfs given here are writable (podman
 # would otherwise add /run, /tmp and /var/tmp by itself)
-run_app "$CRO" --read-only --read-only-tmpfs=false --tmpfs /run/mathesar --tmpfs /tmp \
+run_app "$CRO" --read-only --read-only-tmpfs=false --tmpfs /run/mathesar --tmpfs /tmp "${ROOMY_STOP[@]}" \
   -v "$VRO:/var/lib/mathesar" "$IMAGE"
 if secs=$(wait_http_200 "$CRO" /standin/version/ "$t0"); then
   pass "--read-only: HTTP 200 ${secs}s after podman run (fresh volume, initdb included)"; RO_200=$secs
@@ -90,7 +96,7 @@ if secs=$(wait_http_200 "$CRO" /standin/version/ "$t0"); then
   check "--read-only: an upload lands in the volume" bash -c '
     python3 "$1" upload "$2" "$3" people.csv "name,city" && p exec "$4" test -f /var/lib/mathesar/media/$5/people.csv' \
     _ "$APP_CLIENT" "$URL" "$JARR" "$CRO" "$ADMIN_USER"
-  check "--read-only: stop is clean" stop_clean "$CRO"
+  check "--read-only: stop is clean" stop_clean "$CRO" "$ROOMY_BUDGET"
   state=$(controldata_state "$VRO")
   check "--read-only: pg_controldata after stop: '$state'" test "$state" = "shut down"
 else
