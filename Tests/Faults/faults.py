@@ -115,11 +115,11 @@ def leftovers(root):
     return sorted(found)
 
 
-def DirectServer(pgdata):
-    """PostgreSQL 15 started straight on a volume's cluster as the postgres OS
-    user, without mathesar-init, on its socket only: for pg_amcheck and
-    reading rows as superuser (`with DirectServer(volume.pgdata) as db:`)."""
-    return PostgresServer(data=pgdata, tcp=False, start_timeout=60)
+def DirectServer(pgdata, bindir=None):
+    """PostgreSQL (15 unless bindir says otherwise) started straight on a volume's
+    cluster as the postgres OS user, without mathesar-init, on its socket only:
+    for pg_amcheck and reading rows as superuser (`with DirectServer(volume.pgdata) as db:`)."""
+    return PostgresServer(bindir=bindir, data=pgdata, tcp=False, start_timeout=60)
 
 
 class Tmpfs:
