@@ -36,11 +36,11 @@ struct BundledReadiness {
                 role: server.config.database.user, password: password, database: server.config.database.name)
             password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
-            return 0
         } catch {
             logger.error("reconciling the role and database on the bundled PostgreSQL failed: \(error)")
             return ExitCode.databaseUnavailable
         }
+        return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger) : 0
     }
 
     /// The postmaster writes "ready" into postmaster.pid once it accepts

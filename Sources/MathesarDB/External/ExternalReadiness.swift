@@ -12,7 +12,7 @@ struct ExternalReadiness {
         switch ExternalDatabaseCheck(server: server).run(waitTimeout: server.config.databaseWaitTimeout, progress: { logger.info($0) }) {
         case .success(let notes):
             for note in notes { logger.info(note) }
-            return 0
+            return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger) : 0
         case .failure(let failure):
             logger.error(failure.message)
             return failure.code

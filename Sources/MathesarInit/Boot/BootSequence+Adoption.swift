@@ -20,7 +20,7 @@ extension BootSequence {
         case .failure(let failure): throw .failure(failure)
         case .success(let source): secretKeySource = source
         }
-        if let warning = DataDirectoryMount.warning(config: config) { logger.warning(warning) }
+        if goal != .prepare, let warning = DataDirectoryMount.warning(config: config) { logger.warning(warning) }
         return notes
     }
 

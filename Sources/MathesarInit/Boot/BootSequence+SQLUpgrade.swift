@@ -40,7 +40,9 @@ extension BootSequence {
 
     /// `run`: started beside the app, which does not wait for it.
     func startSQLUpgrade(_ command: [String]) throws(Supervisor.Interruption) -> String {
+        if let skipped = sqlUpgradeSkipReason() { return skipped }
         let spec = try sqlSpec(command, ["upgrade"])
+        supervisor.sqlUpgradeFinished = { [unowned self] status, failed in recordSQLUpgrade(status, failed: failed) }
         supervisor.attach(newRun(.upgrade), source: Self.sqlSource)
         supervisor.setLauncher(.schema) { () throws(Failure) in spec }
         do {
@@ -58,8 +60,10 @@ extension BootSequence {
     /// warning, as at boot: the internal database is migrated, and the app
     /// (or the next boot) can retry the user databases.
     func upgradeSQLInForeground(_ command: [String]) throws(Supervisor.Interruption) -> String {
+        if let skipped = sqlUpgradeSkipReason() { return skipped }
         let run = newRun(.upgrade)
         let status = try runSQL(command, ["upgrade"], run: run, readable: false)
+        recordSQLUpgrade(status, failed: run.failedCount)
         if !status.succeeded {
             logger.warning("schema: \(Self.sqlVariable) \(status); the user databases keep the Mathesar SQL they had")
         }

@@ -12,6 +12,8 @@ public final class BootSequence {
         case migrate
         /// Boot the database, run `MATHESAR_SQL_UPGRADE_COMMAND ACTION [--database NAME]`, stop.
         case schema(Command.SchemaAction, database: String?)
+        /// `prepare`: initdb, migrate, seal the template's role, stop (see PrepareCommand).
+        case prepare
     }
 
     let config: Configuration
@@ -21,9 +23,9 @@ public final class BootSequence {
     var logger: Logger { supervisor.logger }
 
     var appUser: UserIdentity?
-    var serverUser: UserIdentity?
-    var server: BundledServer?
-    var serverMajor: Int?
+    public internal(set) var serverUser: UserIdentity?
+    public internal(set) var server: BundledServer?
+    public internal(set) var serverMajor: Int?
     var clusterState: ClusterState = .empty
     var lock: VolumeLock?
     var appEnvironment: [String: String] = [:]
@@ -34,6 +36,11 @@ public final class BootSequence {
     var secretKeySource: SecretKeySource = .generate
     /// The bundled role's password changed at this boot (the reconcile said so).
     var passwordChanged = false
+    /// The template a first boot copies, or why not (see BootSequence+Template.swift).
+    var template: TemplateChoice?
+    var copyNote: String?
+    /// MATHESAR_MIGRATE's facts for this boot (see BootSequence+Migrate.swift).
+    let migration = MigrationFacts()
 
     public init(config: Configuration, supervisor: Supervisor, goal: Goal) {
         self.config = config
@@ -57,10 +64,14 @@ public final class BootSequence {
             }
             supervisor.bootPhase = "migrating"
             if let command = config.migrateCommand {
-                try phase("migrate") { () throws(Supervisor.Interruption) in try runMigrateCommand(command) }
+                try phase("migrate") { () throws(Supervisor.Interruption) in try migrateIfNeeded(command) }
             }
             if passwordChanged {
                 try phase("credentials") { () throws(Supervisor.Interruption) in try updateStoredPassword() }
+            }
+            if goal == .prepare {
+                try phase("template") { () throws(Supervisor.Interruption) in try sealTemplate() }
+                return supervisor.stopAll(code: 0)
             }
             if goal == .migrate {
                 if let command = config.sqlUpgradeCommand {
@@ -163,7 +174,7 @@ public final class BootSequence {
         if let pending = try inspectPendingUpgrade(serverMajor: major, binaries: binaries) { return modeNote + "; " + pending }
         switch ClusterDirectory.plan(for: clusterState, pgdata: config.pgdata, serverMajor: major) {
         case .failure(let failure): throw .failure(failure)
-        case .success(.initialize): return modeNote + "; \(config.pgdata) is empty: a new cluster will be created"
+        case .success(.initialize): return modeNote + "; \(config.pgdata) is empty: " + inspectTemplate(serverMajor: major)
         case .success(.use): return modeNote + "; existing cluster in \(config.pgdata)"
         case .success(.upgrade(let found)): return modeNote + "; " + (try inspectUpgrade(from: found, to: major, binaries: binaries))
         }
@@ -226,20 +237,27 @@ public final class BootSequence {
             if ClusterDirectory.classify(config.pgdata) == .empty {
                 let start = Instant.now()
                 let target = try server.prepareInitDirectory()
-                let result: Supervisor.TaskResult
-                do {
-                    result = try supervisor.runTask(server.initdbSpec(target: target))
-                } catch {
-                    // Stopped mid-initdb, or initdb could not start: leave no temporary directory behind.
-                    FileSystem.removeTree(target)
-                    throw error
-                }
-                guard result.status.succeeded else {
-                    FileSystem.removeTree(target)
-                    throw Failure(ExitCode.volumeUnusable, "initdb \(result.status); nothing was left in \(config.pgdata). Its last lines:\n  " + result.lines.suffix(8).joined(separator: "\n  "))
+                let copied = try copyTemplate(into: target, server: server)
+                if copied == nil {
+                    let result: Supervisor.TaskResult
+                    do {
+                        result = try supervisor.runTask(server.initdbSpec(target: target))
+                    } catch {
+                        // Stopped mid-initdb, or initdb could not start: leave no temporary directory behind.
+                        FileSystem.removeTree(target)
+                        throw error
+                    }
+                    guard result.status.succeeded else {
+                        FileSystem.removeTree(target)
+                        throw Failure(ExitCode.volumeUnusable, "initdb \(result.status); nothing was left in \(config.pgdata). Its last lines:\n  " + result.lines.suffix(8).joined(separator: "\n  "))
+                    }
                 }
                 try server.finishInit(target: target)
-                notes.append("created a PostgreSQL \(major) cluster in \(formatDuration(Instant.now().seconds(since: start)))")
+                if let copied {
+                    notes.append(try seedFromTemplate(copied, seconds: Instant.now().seconds(since: start)))
+                } else {
+                    notes.append("created a PostgreSQL \(major) cluster in \(formatDuration(Instant.now().seconds(since: start)))")
+                }
             }
             let fixed = try server.fixOwnership()
             if fixed > 0 { notes.append("fixed ownership or mode of \(fixed) entries in \(config.pgdata)") }
@@ -265,10 +283,11 @@ public final class BootSequence {
         } catch {
             throw .failure(error)
         }
-        let ready = try supervisor.runTask(helper.spec(.bundledReady, extra: [DatabaseHelper.Variable.postmasterPID: String(postmaster)]), serviceLost: { _, status, lines in
+        let ready = try supervisor.runTask(helper.spec(.bundledReady, extra: migrationStateRequest().merging([DatabaseHelper.Variable.postmasterPID: String(postmaster)]) { $1 }), serviceLost: { _, status, lines in
             Failure(ExitCode.databaseUnavailable, "PostgreSQL \(status) while starting; its last lines:\n  " + lines.suffix(12).joined(separator: "\n  "))
         })
         try requireHelperSuccess(ready, step: "waiting for the bundled PostgreSQL")
+        migration.databaseFingerprint = DatabaseHelper.migrationFingerprint(in: ready.lines)
         passwordChanged = ready.lines.contains { $0.contains(DatabaseHelper.passwordChangedNote(config.database.user)) }
         notes += try finishUpgrade()
         notes.append("PostgreSQL \(major) ready on 127.0.0.1:\(config.database.port) and \(server.socketDirectory); role \(config.database.user) and database \(config.database.name) reconciled")
@@ -277,13 +296,14 @@ public final class BootSequence {
 
     private func waitForExternalDatabase() throws(Supervisor.Interruption) -> String {
         guard let helper else { throw fail(ExitCode.internalError, "helper not prepared") }
-        let result = try supervisor.runTask(helper.spec(.externalReady))
+        let result = try supervisor.runTask(helper.spec(.externalReady, extra: migrationStateRequest()))
         try requireHelperSuccess(result, step: "checking the external database")
+        migration.databaseFingerprint = DatabaseHelper.migrationFingerprint(in: result.lines)
         return "external PostgreSQL at \(config.database.host!):\(config.database.port) ready; role \(config.database.user) can use \(config.database.name)"
     }
 
     /// The helper has already logged why it failed; pass its code on.
-    private func requireHelperSuccess(_ result: Supervisor.TaskResult, step: String) throws(Supervisor.Interruption) {
+    func requireHelperSuccess(_ result: Supervisor.TaskResult, step: String) throws(Supervisor.Interruption) {
         switch result.status {
         case .exited(0):
             return
@@ -296,7 +316,7 @@ public final class BootSequence {
 
     // MARK: migrations
 
-    private func runMigrateCommand(_ command: [String]) throws(Supervisor.Interruption) -> String {
+    func runMigrateCommand(_ command: [String]) throws(Supervisor.Interruption) -> String {
         let executable: String
         switch CommandResolver.resolve(command[0], searchPath: appEnvironment["PATH"], user: appUser) {
         case .success(let path): executable = path

@@ -4,6 +4,8 @@ public enum Command: Equatable {
     case check
     case config(format: ConfigFormat)
     case migrate
+    /// At image build: the template cluster a first boot copies (see PrepareCommand).
+    case prepare
     case healthcheck
     /// `schema status|upgrade|uninstall`: runs `MATHESAR_SQL_UPGRADE_COMMAND` on demand.
     case schema(SchemaAction, database: String?)
@@ -32,12 +34,13 @@ public enum Command: Equatable {
                                                             upgrade the Mathesar SQL in one or all of them
                mathesar-init schema uninstall --database NAME
                                                             remove the Mathesar SQL from one of them
+               mathesar-init prepare                        at image build: make the template cluster a first boot copies
                mathesar-init version
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
 
     /// Every subcommand's name, for "did you mean".
-    public static let subcommands = ["run", "check", "config", "migrate", "healthcheck", "schema", "version", "help"]
+    public static let subcommands = ["run", "check", "config", "migrate", "prepare", "healthcheck", "schema", "version", "help"]
 
     /// The subcommand `word` is probably a typo of (one letter off for short
     /// names, two for longer ones), or nil. Whether `word` is a program after
@@ -65,6 +68,7 @@ public enum Command: Equatable {
             return .success(.run(appCommand: Array(rest)))
         case "check": return noMore(rest, .check, "check")
         case "migrate": return noMore(rest, .migrate, "migrate")
+        case "prepare": return noMore(rest, .prepare, "prepare")
         case "healthcheck": return noMore(rest, .healthcheck, "healthcheck")
         case "version", "--version": return noMore(rest, .version, "version")
         case "help", "--help", "-h": return .success(.help)

@@ -13,7 +13,7 @@ public enum ConfigurationLoader {
         "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SQL_UPGRADE_COMMAND", "MATHESAR_RESTART",
         "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
         "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
-        "MATHESAR_APP_ALLOW_SETUID",
+        "MATHESAR_APP_ALLOW_SETUID", "MATHESAR_MIGRATE", "MATHESAR_APP_FINGERPRINT_PATHS", "MATHESAR_TEMPLATE_DIR",
     ]
 
     /// Variables earlier versions read, and why they are gone.
@@ -133,6 +133,21 @@ public enum ConfigurationLoader {
         if migrate == nil, env.raw("MATHESAR_MIGRATE_COMMAND") == nil { env.record("MATHESAR_MIGRATE_COMMAND", "(unset)", .defaultValue) }
         let sqlUpgrade = env.command("MATHESAR_SQL_UPGRADE_COMMAND", example: "python /code/mathesar_sql.py")
         if sqlUpgrade == nil, env.raw("MATHESAR_SQL_UPGRADE_COMMAND") == nil { env.record("MATHESAR_SQL_UPGRADE_COMMAND", "(unset)", .defaultValue) }
+        let migrateMode = env.choice("MATHESAR_MIGRATE", default: MigrateMode.changed)
+        var fingerprintPaths: [String] = []
+        if let value = env.raw("MATHESAR_APP_FINGERPRINT_PATHS") {
+            for part in value.split(separator: ":").map(String.init) {
+                if let path = EnvironmentReader.normalizedPath(part) {
+                    fingerprintPaths.append(path)
+                } else {
+                    env.problem("MATHESAR_APP_FINGERPRINT_PATHS", value, "must be absolute paths separated by \":\" (\"\(ConfigurationProblem.printable(part))\" is not one)", example: "MATHESAR_APP_FINGERPRINT_PATHS=/code/mathesar/__init__.py:/code/mathesar/migrations")
+                }
+            }
+            env.record("MATHESAR_APP_FINGERPRINT_PATHS", value, .environment)
+        } else {
+            env.record("MATHESAR_APP_FINGERPRINT_PATHS", "(unset: the app's changes are not known, so MATHESAR_MIGRATE=changed runs the migrate command)", .defaultValue)
+        }
+        let templateDirectory = env.path("MATHESAR_TEMPLATE_DIR", default: Configuration.defaultTemplateDirectory, example: Configuration.defaultTemplateDirectory)
         let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
         let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
         let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
@@ -157,7 +172,7 @@ public enum ConfigurationLoader {
         }
 
         if !env.problems.isEmpty { return .failure(ConfigurationError(problems: env.problems)) }
-        return .success(Configuration(
+        var config = Configuration(
             database: DatabaseSettings(mode: mode, host: hostValue, port: port, name: dbName, user: dbUser, password: password, sslMode: sslMode),
             secretKey: secretKey,
             dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory,
@@ -165,7 +180,11 @@ public enum ConfigurationLoader {
             appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate, sqlUpgradeCommand: sqlUpgrade,
             restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
             healthcheckURL: healthURL, logFormat: logFormat, app: app,
-            environment: environment, entries: env.entries, warnings: warnings))
+            environment: environment, entries: env.entries, warnings: warnings)
+        config.migrateMode = migrateMode
+        config.appFingerprintPaths = fingerprintPaths
+        config.templateDirectory = templateDirectory
+        return .success(config)
     }
 
     static func isValidHost(_ host: String) -> Bool {
