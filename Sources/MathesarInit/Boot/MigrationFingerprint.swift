@@ -16,26 +16,28 @@ public enum MigrateMode: String, CaseIterable, Sendable {
 public enum MigrationFingerprint {
     /// nil when no paths are configured: then the app's side is unknown, and
     /// `changed` cannot skip. A path that does not exist counts as such.
+    /// Names count relative to each configured path, so that the same files
+    /// elsewhere (another image layout) have the same fingerprint.
     public static func app(paths: [String], migrateCommand: [String]?) -> String? {
         guard !paths.isEmpty else { return nil }
         var text = Array("command \((migrateCommand ?? []).joined(separator: " "))\n".utf8)
-        for path in paths { add(path, to: &text) }
+        for (index, path) in paths.enumerated() { add(path, name: "\(index)", to: &text) }
         return String(SHA256.hex(text).prefix(16))
     }
 
-    private static func add(_ path: String, to text: inout [UInt8]) {
+    private static func add(_ path: String, name: String, to text: inout [UInt8]) {
         var st = stat()
         guard stat(path, &st) == 0 else {
-            text += Array("missing \(path)\n".utf8)
+            text += Array("missing \(name)\n".utf8)
             return
         }
         if (st.st_mode & S_IFMT) == S_IFDIR {
-            text += Array("dir \(path)\n".utf8)
-            for name in (FileIO.list(path) ?? []).sorted() where name != "__pycache__" && !name.hasSuffix(".pyc") {
-                add(path + "/" + name, to: &text)
+            text += Array("dir \(name)\n".utf8)
+            for entry in (FileIO.list(path) ?? []).sorted() where entry != "__pycache__" && !entry.hasSuffix(".pyc") {
+                add(path + "/" + entry, name: name + "/" + entry, to: &text)
             }
         } else if (st.st_mode & S_IFMT) == S_IFREG {
-            text += Array("file \(path) \(st.st_size)\n".utf8)
+            text += Array("file \(name) \(st.st_size)\n".utf8)
             if case .success(let bytes) = FileIO.read(path, limit: 16 << 20) { text += bytes }
         }
     }
