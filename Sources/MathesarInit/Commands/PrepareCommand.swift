@@ -126,11 +126,13 @@ public enum PrepareCommand {
             logger.error("prepare: \(problem)")
             return ExitCode.volumeUnusable
         }
-        // The old template (a second prepare) goes only once the new one is complete.
+        // The old template (a second prepare) goes only once the new one is
+        // complete. A directory of a lower image layer cannot be renamed on
+        // overlayfs: then it is removed (a build that fails is discarded anyway).
         let old = template + ".old-incomplete"
-        if FileIO.exists(template), rename(template, old) != 0 {
+        if FileIO.exists(template), rename(template, old) != 0, !FileSystem.removeTree(template) {
             FileSystem.removeTree(staging)
-            logger.error("prepare: cannot move the old template \(template) aside: \(lastErrnoText())")
+            logger.error("prepare: cannot replace the old template \(template): \(lastErrnoText())")
             return ExitCode.volumeUnusable
         }
         guard rename(staging, template) == 0 else {
