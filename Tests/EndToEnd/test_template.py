@@ -247,3 +247,23 @@ def test_a_template_that_does_not_fit_falls_back_to_initdb_saying_why(made, boot
     assert "connected as mathesar" in out, out
     assert len(runs(boot_env.log)) == 1, "a cluster made by initdb is migrated"
     assert not list(volume.data.glob("postgres.*")), "a temporary directory was left"
+
+
+def test_external_mode_skips_the_migrate_command_when_nothing_changed(external_env, pg_server, tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "version").write_text("1\n")
+    log = tmp_path / "runs"
+    pg_server.sql("DROP TABLE IF EXISTS django_migrations", database="owner_db")
+    env = external_env(MATHESAR_APP_FINGERPRINT_PATHS=app, MATHESAR_MIGRATE_COMMAND=MIGRATE, RUNS_LOG=log,
+                       MATHESAR_RESTART="never")
+    out = boot(env)
+    assert "no record of a successful run" in out, out
+    out = boot(env)
+    assert "migrate: skipped: neither the app" in out, out
+    assert len(runs(log)) == 1
+    # Another replica (or an operator) migrated the shared database: it changed.
+    pg_server.sql("INSERT INTO django_migrations (app, name) VALUES ('mathesar', '0002_elsewhere')", database="owner_db")
+    out = boot(env)
+    assert "the internal database changed since the last success" in out, out
+    assert len(runs(log)) == 2
