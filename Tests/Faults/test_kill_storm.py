@@ -121,7 +121,7 @@ def test_kill_storm_loses_no_acknowledged_commit(volume, tmp_path):
                                   or init.proc.poll() is not None, timeout=60), init.output
                 time.sleep(r.uniform(0, 0.8))
                 init.kill()
-                hit = "migration" if phase(volume) == "migrating" else "after-migration:" + phase(volume)
+                hit = "migration" if phase(volume) == "migrate" else "after-migration:" + phase(volume)
             elif moment == "writing":
                 init.wait_for("app writer ready", timeout=60)
                 time.sleep(r.uniform(0, 1.5))

@@ -31,7 +31,7 @@ private func effects(_ actions: [SupervisorMachine.Action]) -> [SupervisorMachin
 }
 
 private func restartDelay(_ m: SupervisorMachine, _ name: ServiceName = .app, exitedAt: Double) -> Double? {
-    guard case .waitingToRestart(let when) = m.services[name]!.state else { return nil }
+    guard case .waitingToRestart(let when) = m.services[name].state else { return nil }
     return when.seconds(since: at(exitedAt))
 }
 
@@ -58,7 +58,7 @@ private func runOutTheClock(_ m: inout SupervisorMachine) -> Int32? {
 @Test func ignoresTheExitOfAProcessItDoesNotSupervise() {
     var m = machine(postgres: true)
     #expect(m.exited(pid: 4242, status: .exited(1), at: at(5)).isEmpty)
-    #expect(m.services[.app]!.pid == appPID)
+    #expect(m.services[.app].pid == appPID)
     #expect(m.nextDeadline == nil)
 }
 
@@ -106,11 +106,11 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
 @Test func countsRestarts() {
     var m = machine(.always)
     _ = m.exited(pid: appPID, status: .exited(0), at: at(10))
-    #expect(m.services[.app]!.restarts == 0)
+    #expect(m.services[.app].restarts == 0)
     #expect(m.tick(at: at(10.5)) == [.start(.app)])
     m.started(.app, pid: appPID + 1, at: at(10.5))
-    #expect(m.services[.app]!.restarts == 1)
-    #expect(m.services[.app]!.pid == appPID + 1)
+    #expect(m.services[.app].restarts == 1)
+    #expect(m.services[.app].pid == appPID + 1)
     #expect(m.nextDeadline == nil)
 }
 
@@ -186,7 +186,7 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
     for _ in 1...5 {
         now += 0.1
         last = effects(m.exited(pid: pid, status: .signaled(SIGSEGV), at: at(now)))
-        if case .waitingToRestart(let when) = m.services[.app]!.state {
+        if case .waitingToRestart(let when) = m.services[.app].state {
             now = when.seconds(since: at(0))
             pid += 1
             m.started(.app, pid: pid, at: at(now))
@@ -209,7 +209,7 @@ func restartsTheAppPerPolicy(_ c: PolicyCase) {
         pid += 1
         m.started(.app, pid: pid, at: at(now))
     }
-    #expect(m.services[.app]!.restarts == 5)
+    #expect(m.services[.app].restarts == 5)
 }
 
 // MARK: stop
@@ -234,7 +234,7 @@ func exitsWithTheAppsStatusWhenStopped(_ status: ExitStatus) {
     var m = machine(.always, postgres: true)
     _ = m.stopRequested(by: SIGTERM, at: at(10))
     _ = m.exited(pid: appPID, status: .exited(1), at: at(11))
-    #expect(m.services[.app]!.state == .stopped)
+    #expect(m.services[.app].state == .stopped)
     #expect(!m.tick(at: at(11.5)).contains(.start(.app)))
 }
 
@@ -344,12 +344,12 @@ func exits128PlusTheSignalWhenStoppedBeforeTheAppStarted(_ signal: Int32) {
 @Test func restartsPostgresWithBackoffAfterAnUnexpectedExit() {
     var m = machine(.never, postgres: true)
     #expect(effects(m.exited(pid: postgresPID, status: .signaled(SIGKILL), at: at(10))).isEmpty)
-    #expect(m.services[.app]!.pid == appPID)  // the app keeps running
+    #expect(m.services[.app].pid == appPID)  // the app keeps running
     #expect(restartDelay(m, .postgres, exitedAt: 10) == 0.5)
     #expect(m.nextDeadline == at(10.5))
     #expect(m.tick(at: at(10.5)) == [.start(.postgres)])
     m.started(.postgres, pid: postgresPID + 1, at: at(10.5))
-    #expect(m.services[.postgres]!.restarts == 1)
+    #expect(m.services[.postgres].restarts == 1)
     #expect(effects(m.exited(pid: postgresPID + 1, status: .exited(1), at: at(11))).isEmpty)
     #expect(restartDelay(m, .postgres, exitedAt: 11) == 1)
 }
@@ -362,7 +362,7 @@ func exits128PlusTheSignalWhenStoppedBeforeTheAppStarted(_ signal: Int32) {
     for _ in 1...5 {
         now += 0.1
         last = effects(m.exited(pid: pid, status: .exited(1), at: at(now)))
-        if case .waitingToRestart(let when) = m.services[.postgres]!.state {
+        if case .waitingToRestart(let when) = m.services[.postgres].state {
             now = when.seconds(since: at(0))
             pid += 1
             m.started(.postgres, pid: pid, at: at(now))
@@ -433,9 +433,10 @@ func forwardsSignalsToTheAppsMainProcessNotItsGroup(_ signo: Int32) {
 
 @Test func killsWhatIsLeftOfTheGroupOfAServiceLostDuringBoot() {
     var m = machine(postgres: true, appAt: nil)
-    let lost = m.serviceLost(pid: postgresPID, status: .exited(1))
-    #expect(lost?.0 == .postgres)
-    #expect(lost?.1 == [.killGroup(.postgres, group: postgresPID)])
+    m.taskStarted(pid: 4242, source: "mathesar-init", forwardsSignals: false)
+    let lost = m.exited(pid: postgresPID, status: .exited(1), at: at(5))
+    #expect(lost.first == .killGroup(.postgres, group: postgresPID))
+    #expect(m.services[.postgres].state == .stopped)
 }
 
 // MARK: the Mathesar SQL upgrade beside the app (the one-shot `schema` service)
@@ -452,7 +453,7 @@ private func machineWithSQLUpgrade(_ policy: RestartPolicy = .onFailure) -> Supe
     for status in [ExitStatus.exited(0), .exited(1), .signaled(SIGSEGV)] {
         var m = machineWithSQLUpgrade(.always)
         _ = m.exited(pid: schemaPID, status: status, at: at(5))
-        #expect(m.services[.schema]!.state == .stopped)
+        #expect(m.services[.schema].state == .stopped)
         #expect(m.nextDeadline == nil)
         #expect(m.tick(at: at(100)).isEmpty)
     }
@@ -461,7 +462,7 @@ private func machineWithSQLUpgrade(_ policy: RestartPolicy = .onFailure) -> Supe
 @Test func aSQLUpgradeThatSucceedsChangesNothingElse() {
     var m = machineWithSQLUpgrade()
     #expect(m.exited(pid: schemaPID, status: .exited(0), at: at(5)) == [.killGroup(.schema, group: schemaPID)])
-    #expect(m.services[.app]!.pid == appPID && m.services[.postgres]!.pid == postgresPID)
+    #expect(m.services[.app].pid == appPID && m.services[.postgres].pid == postgresPID)
 }
 
 @Test func aFailedSQLUpgradeIsAWarningAndTheAppKeepsRunning() {
@@ -470,13 +471,13 @@ private func machineWithSQLUpgrade(_ policy: RestartPolicy = .onFailure) -> Supe
     #expect(effects(actions).isEmpty)
     #expect(actions.contains { if case .log(.warning, let text) = $0 { text.contains("MATHESAR_SQL_UPGRADE_COMMAND exited with status 1") && text.contains("app keeps running") } else { false } })
     #expect(!m.isStopping)
-    #expect(m.services[.app]!.isRunning)
+    #expect(m.services[.app].isRunning)
 }
 
 @Test func aFailedSQLUpgradeDoesNotCountTowardsACrashLoop() {
     var m = machineWithSQLUpgrade()
     _ = m.exited(pid: schemaPID, status: .exited(1), at: at(5))
-    #expect(m.services[.schema]!.recentExits.isEmpty)
+    #expect(m.services[.schema].recentExits.isEmpty)
     #expect(m.lastError == nil)
 }
 

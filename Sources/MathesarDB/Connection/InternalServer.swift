@@ -13,7 +13,7 @@ public struct InternalServer {
     public init(config: Configuration, environment: [String: String]) {
         self.config = config
         self.environment = environment
-        self.mode = environment[DatabaseHelper.Variable.mode].flatMap(DatabaseMode.init(rawValue:)) ?? config.database.mode
+        self.mode = config.database.mode
         self.socketDirectory = environment[DatabaseHelper.Variable.socketDirectory]
             ?? (mode == .bundled ? config.runDirectory + "/postgresql" : nil)
     }

@@ -5,7 +5,7 @@ extension BootSequence {
     /// A pg_createcluster cluster whose /etc/postgresql configuration is
     /// missing is refused (73); then where the key comes from (78 when a
     /// cluster with data would silently get a new one).
-    func inspectAdoption() throws(Supervisor.Interruption) -> [String] {
+    func inspectAdoption(clusterState: ClusterState) throws(Interruption) -> (SecretKeySource, [String]) {
         var notes: [String] = []
         if config.database.mode == .bundled {
             switch DebianClusterLayout.inspect(pgdata: config.pgdata) {
@@ -16,18 +16,19 @@ extension BootSequence {
         }
         var clusterExists = false
         if config.database.mode == .bundled, case .cluster = clusterState { clusterExists = true }
+        let source: SecretKeySource
         switch SecretKeySource.decide(config: config, clusterExists: clusterExists) {
         case .failure(let failure): throw .failure(failure)
-        case .success(let source): secretKeySource = source
+        case .success(let decided): source = decided
         }
         if goal != .prepare, let warning = DataDirectoryMount.warning(config: config) { logger.warning(warning) }
-        return notes
+        return (source, notes)
     }
 
     /// Volume phase: the key as decided in preflight; a key adopted from
     /// Mathesar's image is persisted into the volume first.
-    func resolveSecretKey(_ store: SecretStore) throws(Failure) -> (value: String, generated: Bool) {
-        switch (config.secretKey, secretKeySource) {
+    func resolveSecretKey(_ store: SecretStore, source: SecretKeySource) throws(Failure) -> (value: String, generated: Bool) {
+        switch (config.secretKey, source) {
         case (.given(let value, _), _):
             return (value, false)
         case (.persisted(let name), .legacy(let path, let value)):
@@ -48,8 +49,7 @@ extension BootSequence {
     /// container's addresses). Waiting for that line instead of polling the
     /// app keeps an app that serves no HTTP free of a lingering prober. The
     /// helper is not a service: it ends by itself within seconds, its exit is ignored.
-    func watchForListeningApp() {
-        guard let helper else { return }
+    func watchForListeningApp(_ helper: DatabaseHelper) {
         let spec = helper.spec(.hostsProbe)
         let runtime = supervisor.runtime
         let logger = self.logger

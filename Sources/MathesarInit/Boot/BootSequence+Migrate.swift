@@ -2,7 +2,7 @@
 final class MigrationFacts {
     /// The app's fingerprint (MATHESAR_APP_FINGERPRINT_PATHS), read in preflight; nil when unknown.
     var appFingerprint: String?
-    /// The internal database's, from the readiness helper (or the seal, in prepare).
+    /// The internal database's after `prepare`'s seal (at boot it comes with `RunningDatabase`).
     var databaseFingerprint: String?
     /// Whether the migrate command ran at this boot.
     var migrateRan = false
@@ -31,12 +31,12 @@ extension BootSequence {
         return [DatabaseHelper.Variable.migrationState: "1"]
     }
 
-    func migrateIfNeeded(_ command: [String]) throws(Supervisor.Interruption) -> String {
+    func migrateIfNeeded(_ command: [String], app process: AppProcess, helper: DatabaseHelper, database running: RunningDatabase) throws(Interruption) -> String {
         if config.migrateMode == .never && goal == .run {
             return "skipped (MATHESAR_MIGRATE=never: run the migrations elsewhere, e.g. mathesar-init migrate)"
         }
         let record = migration.record(config)
-        let app = migration.appFingerprint, database = migration.databaseFingerprint
+        let app = migration.appFingerprint, database = running.migrationState
         let reason: String
         switch (app, database) {
         case _ where goal == .prepare: reason = "making the template"
@@ -56,8 +56,8 @@ extension BootSequence {
             throw .failure(error)
         }
         migration.migrateRan = true
-        let summary = try runMigrateCommand(command)
-        if let app, goal != .prepare, let helper {
+        let summary = try runMigrateCommand(command, app: process)
+        if let app, goal != .prepare {
             let state = try supervisor.runTask(helper.spec(.migrationState))
             if state.status.succeeded, let after = DatabaseHelper.migrationFingerprint(in: state.lines) {
                 do {
@@ -93,10 +93,9 @@ extension BootSequence {
 
     /// `prepare`, after the migrate command: the role loses the one-time
     /// password, and the database's fingerprint goes into the manifest.
-    func sealTemplate() throws(Supervisor.Interruption) -> String {
-        guard let helper else { throw .failure(Failure(ExitCode.internalError, "helper not prepared")) }
+    func sealTemplate(_ helper: DatabaseHelper) throws(Interruption) -> String {
         let result = try supervisor.runTask(helper.spec(.sealTemplate))
-        try requireHelperSuccess(result, step: "sealing the template")
+        try requireHelperSuccess(result, helper: helper, step: "sealing the template")
         migration.databaseFingerprint = DatabaseHelper.migrationFingerprint(in: result.lines)
         return "role \(config.database.user) sealed; stopping the server"
     }

@@ -4,7 +4,8 @@
 extension BootSequence {
     /// Preflight, before PGDATA is classified: an interrupted upgrade decides
     /// what PGDATA will hold. Nil when none is pending.
-    func inspectPendingUpgrade(serverMajor: Int, binaries: ServerBinaries) throws(Supervisor.Interruption) -> String? {
+    func inspectPendingUpgrade(_ bundled: BundledPlan) throws(Interruption) -> (ClusterUpgrade, String)? {
+        let serverMajor = bundled.major
         let paths = UpgradePaths(pgdata: config.pgdata)
         let journal: UpgradeJournal
         switch UpgradeJournal.load(paths) {
@@ -18,8 +19,7 @@ extension BootSequence {
         case .refuse(let message):
             throw .failure(Failure(ExitCode.volumeUnusable, message))
         case .swap, .finishAfterStart:
-            upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: nil)
-            return "\(interrupted): it will be finished"
+            return (makeUpgrade(bundled, plan: nil), "\(interrupted): it will be finished")
         case .rollBack:
             if journal.oldMajor > serverMajor {
                 throw .failure(Failure(ExitCode.volumeUnusable, "\(interrupted), and \(config.pgdata) holds a PostgreSQL \(journal.oldMajor) cluster, newer than this server (\(serverMajor)); nothing was changed. Use an image with PostgreSQL \(journal.newMajor)"))
@@ -27,65 +27,64 @@ extension BootSequence {
             var note = "\(interrupted): it will be undone (\(config.pgdata) holds the PostgreSQL \(journal.oldMajor) cluster as it was)"
             var plan: UpgradePlan?
             if journal.oldMajor < serverMajor {
-                plan = try makePlan(oldMajor: journal.oldMajor, serverMajor: serverMajor, binaries: binaries, rollbackPending: true)
+                plan = try makePlan(oldMajor: journal.oldMajor, bundled, rollbackPending: true)
                 note += ", then " + plan!.summary
             }
-            upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: plan)
-            return note
+            return (makeUpgrade(bundled, plan: plan), note)
         }
     }
 
     /// Preflight for a cluster older than the server: everything the upgrade
     /// needs, checked before anything is written.
-    func inspectUpgrade(from oldMajor: Int, to serverMajor: Int, binaries: ServerBinaries) throws(Supervisor.Interruption) -> String {
-        let plan = try makePlan(oldMajor: oldMajor, serverMajor: serverMajor, binaries: binaries, rollbackPending: false)
-        upgrade = makeUpgrade(binaries: binaries, major: serverMajor, plan: plan)
-        return plan.summary
+    func inspectUpgrade(from oldMajor: Int, _ bundled: BundledPlan) throws(Interruption) -> (ClusterUpgrade, String) {
+        let plan = try makePlan(oldMajor: oldMajor, bundled, rollbackPending: false)
+        return (makeUpgrade(bundled, plan: plan), plan.summary)
     }
 
-    private func makePlan(oldMajor: Int, serverMajor: Int, binaries: ServerBinaries, rollbackPending: Bool) throws(Supervisor.Interruption) -> UpgradePlan {
+    private func makePlan(oldMajor: Int, _ bundled: BundledPlan, rollbackPending: Bool) throws(Interruption) -> UpgradePlan {
         // The version of MATHESAR_PG_OLD_BINDIR when its path does not say it: asked now, through the supervisor.
         var probed: Int?
         if let configured = config.pgOldBinDirectory {
             let candidate = ServerBinaries(directory: configured, origin: "MATHESAR_PG_OLD_BINDIR")
             if candidate.majorVersionFromPath == nil, candidate.missing(UpgradePrograms.old).isEmpty,
-               case .success(let major) = try candidate.majorVersion(supervisor: supervisor, user: serverUser) {
+               case .success(let major) = try candidate.majorVersion(tasks: supervisor, user: bundled.serverUser) {
                 probed = major
             }
         }
-        switch UpgradePlan.inspect(config: config, oldMajor: oldMajor, newMajor: serverMajor, newBinaries: binaries,
+        switch UpgradePlan.inspect(config: config, oldMajor: oldMajor, newMajor: bundled.major, newBinaries: bundled.server.binaries,
                                    rollbackPending: rollbackPending, majorOf: { $0.majorVersionFromPath ?? probed }) {
         case .success(let plan): return plan
         case .failure(let failure): throw .failure(failure)
         }
     }
 
-    private func makeUpgrade(binaries: ServerBinaries, major: Int, plan: UpgradePlan?) -> ClusterUpgrade {
-        ClusterUpgrade(supervisor: supervisor, config: config, serverUser: serverUser, newBinaries: binaries, newMajor: major, plan: plan)
+    private func makeUpgrade(_ bundled: BundledPlan, plan: UpgradePlan?) -> ClusterUpgrade {
+        ClusterUpgrade(tasks: supervisor, logger: logger, config: config, serverUser: bundled.serverUser,
+                       newBinaries: bundled.server.binaries, newMajor: bundled.major, plan: plan)
     }
 
     /// Database phase, before the server starts: adopts a pg_createcluster
     /// layout, then finishes or undoes an interrupted upgrade and runs a
     /// pending one up to the swap.
-    func prepareExistingCluster() throws(Supervisor.Interruption) -> [String] {
+    func prepareExistingCluster(_ bundled: BundledPlan) throws(Interruption) -> [String] {
         var notes: [String] = []
         // Preflight refused a layout whose configuration is missing already, before any write.
         let adoption = DebianClusterLayout.inspect(pgdata: config.pgdata)
         if case .failure(let failure) = adoption { throw .failure(failure) }
         if case .success(let directory?) = adoption {
             let changes: [String]
-            do { changes = try DebianClusterLayout.adopt(pgdata: config.pgdata, configDirectory: directory, owner: serverUser) } catch { throw .failure(error) }
+            do { changes = try DebianClusterLayout.adopt(pgdata: config.pgdata, configDirectory: directory, owner: bundled.serverUser) } catch { throw .failure(error) }
             logger.info("adopted the cluster in \(config.pgdata) made by pg_createcluster: copied postgresql.conf, pg_hba.conf and pg_ident.conf from \(directory) into it, once (the originals are untouched)" + (changes.isEmpty ? "" : "; " + changes.joined(separator: "; ")))
             logger.warning(DebianClusterLayout.credentialsWarning(pgdata: config.pgdata))
             notes.append("adopted the cluster made by pg_createcluster (configuration from \(directory))")
         }
-        if let upgrade { notes += try upgrade.prepare() }
+        if let upgrade = bundled.upgrade { notes += try upgrade.prepare() }
         return notes
     }
 
     /// After the server answered: the rest of an upgrade (check, extensions, statistics, old cluster).
-    func finishUpgrade() throws(Supervisor.Interruption) -> [String] {
-        guard let upgrade, let helper, let server else { return [] }
-        return try upgrade.finish(helper: helper, socketDirectory: server.socketDirectory)
+    func finishUpgrade(_ bundled: BundledPlan, helper: DatabaseHelper) throws(Interruption) -> [String] {
+        guard let upgrade = bundled.upgrade else { return [] }
+        return try upgrade.finish(helper: helper, socketDirectory: bundled.server.socketDirectory)
     }
 }

@@ -41,7 +41,6 @@ public struct DatabaseHelper {
 
     /// Variables that tell the helper about the bundled server.
     public enum Variable {
-        public static let mode = "MSI_DATABASE_MODE"
         public static let socketDirectory = "MSI_SOCKET_DIR"
         /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
         public static let postmasterPID = "MSI_POSTMASTER_PID"
@@ -49,17 +48,23 @@ public struct DatabaseHelper {
         public static let migrationState = "MSI_MIGRATION_STATE"
     }
 
-    public init(path: String, appEnvironment: [String: String], config: Configuration, socketDirectory: String?) {
+    /// The helper's environment is the user's configuration as given (so its
+    /// loader reads the same mode, names and ports as PID 1's), with the
+    /// resolved database password in place of a `_FILE` or a generated one.
+    /// Not the app's: that one points POSTGRES_HOST at 127.0.0.1.
+    public init(path: String, config: Configuration, secrets: ResolvedSecrets, socketDirectory: String?) {
         self.path = path
         // The helper runs as root: nothing the app user controls may steer its
         // libpq (~/.pgpass, ~/.pg_service.conf, ~/.postgresql/ in the app's HOME),
         // nor a PG* variable; kept are PGDATA (the contract's) and PGSSL*
         // (the operator's TLS files, which verify-full against an external server needs).
-        var env = appEnvironment.filter { !$0.key.hasPrefix("PG") || $0.key == "PGDATA" || $0.key.hasPrefix("PGSSL") }
-        env["SECRET_KEY"] = nil
+        var env = config.environment.filter { !$0.key.hasPrefix("PG") || $0.key == "PGDATA" || $0.key.hasPrefix("PGSSL") }
+        // The helper needs no app secret, and reads no secret file itself.
+        for name in ["SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_PASSWORD_FILE"] { env[name] = nil }
+        env["POSTGRES_PASSWORD"] = secrets.databasePassword
+        if env["PATH"] == nil { env["PATH"] = CommandResolver.defaultSearchPath }
         env["HOME"] = "/nonexistent"
         env["PGPASSFILE"] = "/nonexistent/.pgpass"  // not /dev/null: libpq warns that it is not a plain file
-        env[Variable.mode] = config.database.mode.rawValue
         if let socketDirectory { env[Variable.socketDirectory] = socketDirectory }
         self.environment = env
     }

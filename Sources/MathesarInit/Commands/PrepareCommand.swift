@@ -94,12 +94,13 @@ public enum PrepareCommand {
     /// manifest, then puts it in place of the old template.
     static func install(boot: BootSequence, config: Configuration, template: String, staging: String, supervisor: Supervisor) -> Int32 {
         let logger = supervisor.logger
-        guard let server = boot.server, let major = boot.serverMajor else { return ExitCode.internalError }
+        guard let bundled = boot.prepared else { return ExitCode.internalError }
+        let server = bundled.server, major = bundled.major
         var version = "PostgreSQL \(major)"
         if let result = try? supervisor.runTask(ProcessSpec(source: "postgres", executable: server.binaries.path("postgres"),
                                                           arguments: [server.binaries.path("postgres"), "--version"],
                                                           environment: ["PATH": CommandResolver.defaultSearchPath],
-                                                          user: boot.serverUser, output: .captured)),
+                                                          user: bundled.serverUser, output: .captured)),
            result.status.succeeded, let line = result.lines.first {
             version = line
         }

@@ -149,65 +149,65 @@ extension EnvironmentReader {
         var warnings: [String] = []
         // Uploads: in the volume unless the user points them elsewhere.
         var mediaRoot = dataDirectory + "/media/"
-        if let given = raw("MEDIA_ROOT") {
+        if let given = raw(.mediaRoot) {
             if EnvironmentReader.normalizedPath(given) == nil {
-                problem("MEDIA_ROOT", given, "must be an absolute directory path (uploads are kept there)", example: "MEDIA_ROOT=\(dataDirectory)/media/")
+                problem(.mediaRoot, given, "must be an absolute directory path (uploads are kept there)", example: "MEDIA_ROOT=\(dataDirectory)/media/")
             }
             mediaRoot = given
-            record("MEDIA_ROOT", given, .environment)
+            record(.mediaRoot, given, .environment)
         } else {
-            record("MEDIA_ROOT", mediaRoot, .defaultValue)
+            record(.mediaRoot, mediaRoot, .defaultValue)
         }
 
         var domainHosts: [String] = []
-        if let domain = raw("DOMAIN_NAME") {
+        if let domain = raw(.domainName) {
             switch DomainName.hosts(domain) {
             case .success(let hosts): domainHosts = hosts
             case .failure(let why):
-                problem("DOMAIN_NAME", domain, why.reason + "; it must be a URL or host[:port] (the address users open)", example: "DOMAIN_NAME=https://mathesar.example.com")
+                problem(.domainName, domain, why.reason + "; it must be a URL or host[:port] (the address users open)", example: "DOMAIN_NAME=https://mathesar.example.com")
             }
-            record("DOMAIN_NAME", domain, .environment)
+            record(.domainName, domain, .environment)
         } else {
-            record("DOMAIN_NAME", "(unset)", .defaultValue)
+            recordUnset(.domainName)
         }
 
         var allowed = AllowedHosts.appDefault
         var toPass: String?
-        if let given = raw("ALLOWED_HOSTS") {
+        if let given = raw(.allowedHosts) {
             allowed = AllowedHosts.split(given)
             if allowed.isEmpty {
-                problem("ALLOWED_HOSTS", given, "holds no host name; the app would refuse every request", example: "ALLOWED_HOSTS=mathesar.example.com,127.0.0.1")
+                problem(.allowedHosts, given, "holds no host name; the app would refuse every request", example: "ALLOWED_HOSTS=mathesar.example.com,127.0.0.1")
             }
             for entry in allowed {
                 if let why = AllowedHosts.problem(entry) {
-                    problem("ALLOWED_HOSTS", given, why, example: "ALLOWED_HOSTS=mathesar.example.com,127.0.0.1")
+                    problem(.allowedHosts, given, why, example: "ALLOWED_HOSTS=mathesar.example.com,127.0.0.1")
                 }
             }
-            record("ALLOWED_HOSTS", given, .environment)
+            record(.allowedHosts, given, .environment)
             for host in domainHosts where !allowed.contains(where: { AllowedHosts.matches(host, pattern: $0) }) {
                 warnings.append("DOMAIN_NAME names \(host), which ALLOWED_HOSTS does not include: the app answers 400 to requests for it; add it to ALLOWED_HOSTS")
             }
         } else if !domainHosts.isEmpty {
             allowed = AllowedHosts.appDefault + domainHosts.filter { !AllowedHosts.appDefault.contains($0) }
             toPass = allowed.joined(separator: ", ")
-            record("ALLOWED_HOSTS", toPass!, .generated)
+            record(.allowedHosts, toPass!, .generated)
         } else {
-            record("ALLOWED_HOSTS", "(unset: the app's default, \(AllowedHosts.appDefault.joined(separator: ", ")))", .defaultValue)
+            record(.allowedHosts, "(unset: the app's default, \(AllowedHosts.appDefault.joined(separator: ", ")))", .defaultValue)
         }
 
         var concurrency: String?
-        if let given = raw("WEB_CONCURRENCY") {
+        if let given = raw(.webConcurrency) {
             if Int(given.trimmingSpaces()).map({ (1...1024).contains($0) }) != true {
-                problem("WEB_CONCURRENCY", given, "must be a whole number of gunicorn workers from 1 to 1024", example: "WEB_CONCURRENCY=3")
+                problem(.webConcurrency, given, "must be a whole number of gunicorn workers from 1 to 1024", example: "WEB_CONCURRENCY=3")
             }
-            record("WEB_CONCURRENCY", given, .environment)
+            record(.webConcurrency, given, .environment)
         } else {
             concurrency = String(cpus.webConcurrency)
-            record("WEB_CONCURRENCY", "\(concurrency!) (2 x \(cpus.count) CPUs + 1; CPUs from \(cpus.origin))", .defaultValue)
+            record(.webConcurrency, "\(concurrency!) (2 x \(cpus.count) CPUs + 1; CPUs from \(cpus.origin))", .defaultValue)
         }
 
-        let legacy = path("MATHESAR_LEGACY_SECRETS_DIR", default: "/code/.secrets", example: "/code/.secrets")!
-        let allowNew = boolean("MATHESAR_ALLOW_NEW_SECRET_KEY", default: false)
+        let legacy = path(.legacySecretsDirectory, example: "/code/.secrets")!
+        let allowNew = boolean(.allowNewSecretKey)
         return (AppSettings(mediaRoot: mediaRoot, allowedHostsToPass: toPass, allowedHosts: allowed, domainHosts: domainHosts,
                            webConcurrencyToPass: concurrency, legacySecretsDirectory: legacy, allowNewSecretKey: allowNew), warnings)
     }

@@ -1,20 +1,9 @@
 /// Builds the `Configuration` from the environment: a pure function of the
-/// variables and the files they name, returning every problem at once.
+/// variables and the files they name, returning every problem at once. Which
+/// variables exist, their kinds and defaults are `ConfigVariable`'s; each
+/// section below reads its own.
 public enum ConfigurationLoader {
     public static let sslModes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
-
-    /// Every variable the contract defines; a MATHESAR_* name not in here is reported as a likely typo.
-    public static let knownVariables: Set<String> = [
-        "MEDIA_ROOT", "ALLOWED_HOSTS", "DOMAIN_NAME", "WEB_CONCURRENCY", "MATHESAR_LEGACY_SECRETS_DIR",
-        "MATHESAR_ALLOW_NEW_SECRET_KEY",
-        "SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER",
-        "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE", "POSTGRES_SSLMODE", "MATHESAR_DATA_DIR", "PGDATA",
-        "MATHESAR_RUN_DIR", "MATHESAR_PG_BINDIR", "MATHESAR_APP_COMMAND", "MATHESAR_APP_USER",
-        "MATHESAR_MIGRATE_COMMAND", "MATHESAR_SQL_UPGRADE_COMMAND", "MATHESAR_RESTART",
-        "MATHESAR_STOP_TIMEOUT", "MATHESAR_DB_WAIT_TIMEOUT", "MATHESAR_HEALTHCHECK_URL", "MATHESAR_LOG_FORMAT",
-        "MATHESAR_PG_OLD_BINDIR", "MATHESAR_PG_UPGRADE_MODE", "MATHESAR_PG_UPGRADE_KEEP_OLD",
-        "MATHESAR_APP_ALLOW_SETUID", "MATHESAR_MIGRATE", "MATHESAR_APP_FINGERPRINT_PATHS", "MATHESAR_TEMPLATE_DIR",
-    ]
 
     /// Variables earlier versions read, and why they are gone.
     public static let retiredVariables: [(name: String, why: String)] = [
@@ -28,163 +17,211 @@ public enum ConfigurationLoader {
     public static func load(
         environment: [String: String], arguments: [String] = [], files: FileReader = .system, isRoot: Bool = true
     ) -> Result<Configuration, ConfigurationError> {
-        // A value that is not UTF-8 (kept as RawBytes escapes) is none of ours:
-        // refuse it instead of reading a repaired copy.
+        var env = readable(environment, files: files)
+        var warnings: [String] = []
+        let database = loadDatabase(&env)
+        // The app's secret key.
+        let secretKey = env.secret(.secretKey, example: "secret_key") ?? {
+            env.record(.secretKey, "<redacted>", .generated)
+            return .persisted(name: "secret_key")
+        }()
+        let paths = loadPaths(&env)
+        let run = loadSupervision(&env, arguments: arguments, isRoot: isRoot, warnings: &warnings)
+        let (app, appWarnings) = env.appSettings(dataDirectory: paths.dataDirectory, cpus: CPUCount.detect(files: files))
+        warnings += appWarnings
+        warnings += unknownVariableWarnings(environment, env)
+
+        if !env.problems.isEmpty { return .failure(ConfigurationError(problems: env.problems)) }
+        var config = Configuration(
+            database: database, secretKey: secretKey,
+            dataDirectory: paths.dataDirectory, pgdata: paths.pgdata, runDirectory: paths.runDirectory,
+            pgBinDirectory: paths.pgBin, pgOldBinDirectory: paths.pgOldBin, upgradeMode: paths.upgradeMode, keepOldCluster: paths.keepOld,
+            appCommand: run.appCommand, appUser: run.appUser, appAllowSetuid: run.allowSetuid, migrateCommand: run.migrate,
+            sqlUpgradeCommand: run.sqlUpgrade, restart: run.restart, stopTimeout: run.stopTimeout, databaseWaitTimeout: run.waitTimeout,
+            healthcheckURL: run.healthURL, logFormat: run.logFormat, app: app,
+            environment: environment, entries: inTableOrder(env.entries), warnings: warnings)
+        config.migrateMode = run.migrateMode
+        config.appFingerprintPaths = run.fingerprintPaths
+        config.templateDirectory = run.templateDirectory
+        return .success(config)
+    }
+
+    /// A value that is not UTF-8 (kept as RawBytes escapes) is none of ours:
+    /// refuse it instead of reading a repaired copy.
+    private static func readable(_ environment: [String: String], files: FileReader) -> EnvironmentReader {
         var readable = environment
         var undecodable: [ConfigurationProblem] = []
-        for name in knownVariables.sorted() {
+        for name in ConfigVariable.allNames.sorted() {
             guard let value = environment[name], RawBytes.hasEscapes(value) else { continue }
             readable[name] = nil
-            let shown = name == "SECRET_KEY" || name == "POSTGRES_PASSWORD" ? nil : value
+            let shown = ConfigVariable(rawValue: name)?.isSecret == true ? nil : value
             undecodable.append(ConfigurationProblem(variable: name, value: shown, reason: "is not valid UTF-8 text"))
         }
         var env = EnvironmentReader(environment: readable, files: files)
         env.problems = undecodable
-        var warnings: [String] = []
+        return env
+    }
 
-        // Database: bundled unless POSTGRES_HOST is set.
-        let hostValue = env.raw("POSTGRES_HOST")
+    /// Bundled unless POSTGRES_HOST is set.
+    private static func loadDatabase(_ env: inout EnvironmentReader) -> DatabaseSettings {
+        let hostValue = env.raw(.postgresHost)
         let mode: DatabaseMode = hostValue == nil ? .bundled : .external
         if let hostValue {
             if !isValidHost(hostValue) {
-                env.problem("POSTGRES_HOST", hostValue, "must be a host name, an IP address or an absolute socket directory", example: "POSTGRES_HOST=db.example.com")
+                env.problem(.postgresHost, hostValue, "must be a host name, an IP address or an absolute socket directory", example: "POSTGRES_HOST=db.example.com")
             }
-            env.record("POSTGRES_HOST", hostValue, .environment)
+            env.record(.postgresHost, hostValue, .environment)
         } else {
-            env.record("POSTGRES_HOST", "(unset: bundled PostgreSQL)", .defaultValue)
+            env.recordUnset(.postgresHost)
         }
-        let port = env.integer("POSTGRES_PORT", default: 5432, range: 1...65535, example: "5432")
-        let dbName = env.string("POSTGRES_DB", default: "mathesar_django", maxBytes: 63, example: "POSTGRES_DB=mathesar_django")
-        let dbUser = env.string("POSTGRES_USER", default: "mathesar", maxBytes: 63, example: "POSTGRES_USER=mathesar")
-        var password = env.secret("POSTGRES_PASSWORD", example: "postgres_password")
+        let port = env.integer(.postgresPort, example: "5432")
+        let dbName = env.string(.postgresDB, example: "POSTGRES_DB=mathesar_django")
+        let dbUser = env.string(.postgresUser, example: "POSTGRES_USER=mathesar")
+        var password = env.secret(.postgresPassword, example: "postgres_password")
         if password == nil && !env.problems.contains(where: { $0.variable.hasPrefix("POSTGRES_PASSWORD") }) {
             if mode == .external {
-                env.problem("POSTGRES_PASSWORD", nil, "is required when POSTGRES_HOST is set (external database); set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE", example: "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password")
+                env.problem(.postgresPassword, nil, "is required when POSTGRES_HOST is set (external database); set POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE", example: "POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password")
             } else {
                 password = .persisted(name: "postgres_password")
-                env.record("POSTGRES_PASSWORD", "<redacted>", .generated)
+                env.record(.postgresPassword, "<redacted>", .generated)
             }
         }
-        let sslMode = env.string("POSTGRES_SSLMODE", default: "prefer", maxBytes: 16, example: "POSTGRES_SSLMODE=require")
+        let sslMode = env.string(.postgresSSLMode, example: "POSTGRES_SSLMODE=require")
         if !sslModes.contains(sslMode) {
-            env.problem("POSTGRES_SSLMODE", sslMode, "must be one of \(sslModes.joined(separator: ", "))", example: "POSTGRES_SSLMODE=require")
+            env.problem(.postgresSSLMode, sslMode, "must be one of \(sslModes.joined(separator: ", "))", example: "POSTGRES_SSLMODE=require")
         } else if mode == .bundled && ["require", "verify-ca", "verify-full"].contains(sslMode) {
-            env.problem("POSTGRES_SSLMODE", sslMode, "asks for TLS, but the bundled PostgreSQL (POSTGRES_HOST is not set) is reachable only inside the container and has no certificate; unset it, or set POSTGRES_HOST to use an external server", example: "POSTGRES_SSLMODE=prefer")
+            env.problem(.postgresSSLMode, sslMode, "asks for TLS, but the bundled PostgreSQL (POSTGRES_HOST is not set) is reachable only inside the container and has no certificate; unset it, or set POSTGRES_HOST to use an external server", example: "POSTGRES_SSLMODE=prefer")
         }
-        for (name, value) in [("POSTGRES_DB", dbName), ("POSTGRES_USER", dbUser)] where value.contains("\"") || value.contains("\\") {
-            env.problem(name, value, "must not contain quotes or backslashes", example: "\(name)=mathesar")
+        for (variable, value) in [(ConfigVariable.postgresDB, dbName), (.postgresUser, dbUser)] where value.contains("\"") || value.contains("\\") {
+            env.problem(variable, value, "must not contain quotes or backslashes", example: "\(variable.name)=mathesar")
         }
+        return DatabaseSettings(mode: mode, host: hostValue, port: port, name: dbName, user: dbUser, password: password, sslMode: sslMode)
+    }
 
-        // The app's secret key.
-        let secretKey = env.secret("SECRET_KEY", example: "secret_key") ?? {
-            env.record("SECRET_KEY", "<redacted>", .generated)
-            return .persisted(name: "secret_key")
-        }()
+    private struct Paths {
+        var dataDirectory, pgdata, runDirectory: String
+        var pgBin, pgOldBin: String?
+        var upgradeMode: UpgradeMode
+        var keepOld: Bool
+    }
 
-        // Paths.
-        let dataDirectory = env.path("MATHESAR_DATA_DIR", default: "/var/lib/mathesar", example: "/var/lib/mathesar")!
+    /// The volume, the bundled cluster, the run directory and the server binaries.
+    private static func loadPaths(_ env: inout EnvironmentReader) -> Paths {
+        let dataDirectory = env.path(.dataDirectory, example: "/var/lib/mathesar")!
         if dataDirectory == "/" {
-            env.problem("MATHESAR_DATA_DIR", dataDirectory, "must not be the root directory; give the volume's mount point", example: "MATHESAR_DATA_DIR=/var/lib/mathesar")
+            env.problem(.dataDirectory, dataDirectory, "must not be the root directory; give the volume's mount point", example: "MATHESAR_DATA_DIR=/var/lib/mathesar")
         }
-        let pgdata = env.path("PGDATA", default: dataDirectory + "/postgres", example: "/var/lib/mathesar/postgres")!
-        let runDirectory = env.path("MATHESAR_RUN_DIR", default: "/run/mathesar", example: "/run/mathesar")!
+        let pgdata = env.path(.pgdata, derived: dataDirectory + "/postgres", example: "/var/lib/mathesar/postgres")!
+        let runDirectory = env.path(.runDirectory, example: "/run/mathesar")!
         if pgdata == dataDirectory || dataDirectory.hasPrefix(pgdata + "/") {
-            env.problem("PGDATA", pgdata, "must be a directory of its own, not \(dataDirectory) (MATHESAR_DATA_DIR) or a parent of it", example: "PGDATA=\(dataDirectory)/postgres")
+            env.problem(.pgdata, pgdata, "must be a directory of its own, not \(dataDirectory) (MATHESAR_DATA_DIR) or a parent of it", example: "PGDATA=\(dataDirectory)/postgres")
         }
         if pgdata == runDirectory || pgdata.hasPrefix(runDirectory + "/") || runDirectory == dataDirectory {
-            env.problem("MATHESAR_RUN_DIR", runDirectory, "must be separate from the data volume and PGDATA (it holds sockets and status, usually on tmpfs)", example: "MATHESAR_RUN_DIR=/run/mathesar")
+            env.problem(.runDirectory, runDirectory, "must be separate from the data volume and PGDATA (it holds sockets and status, usually on tmpfs)", example: "MATHESAR_RUN_DIR=/run/mathesar")
         }
-        let pgBin = env.path("MATHESAR_PG_BINDIR", default: nil, example: "/usr/lib/postgresql/15/bin")
-        if pgBin == nil, env.raw("MATHESAR_PG_BINDIR") == nil {
-            env.record("MATHESAR_PG_BINDIR", "(newest /usr/lib/postgresql/*/bin, else PATH)", .defaultValue)
-        }
-        let pgOldBin = env.path("MATHESAR_PG_OLD_BINDIR", default: nil, example: "/usr/lib/postgresql/15/bin")
-        if pgOldBin == nil, env.raw("MATHESAR_PG_OLD_BINDIR") == nil {
-            env.record("MATHESAR_PG_OLD_BINDIR", "(/usr/lib/postgresql/OLD/bin, when an upgrade needs it)", .defaultValue)
-        }
-        let upgradeMode = env.choice("MATHESAR_PG_UPGRADE_MODE", default: UpgradeMode.auto)
-        let keepOld = env.boolean("MATHESAR_PG_UPGRADE_KEEP_OLD", default: false)
-        let allowSetuid = env.boolean("MATHESAR_APP_ALLOW_SETUID", default: false)
+        let pgBin = env.path(.pgBinDirectory, example: "/usr/lib/postgresql/15/bin")
+        let pgOldBin = env.path(.pgOldBinDirectory, example: "/usr/lib/postgresql/15/bin")
+        let upgradeMode = env.choice(.upgradeMode, as: UpgradeMode.self)
+        let keepOld = env.boolean(.keepOldCluster)
+        return Paths(dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory, pgBin: pgBin, pgOldBin: pgOldBin,
+                     upgradeMode: upgradeMode, keepOld: keepOld)
+    }
 
-        // The app and its supervision.
+    private struct Supervision {
+        var appCommand: [String]?
+        var appUser: String?
+        var allowSetuid: Bool
+        var migrate, sqlUpgrade: [String]?
+        var restart: RestartPolicy
+        var stopTimeout, waitTimeout: Double
+        var healthURL: String
+        var logFormat: LogFormat
+        var migrateMode: MigrateMode
+        var fingerprintPaths: [String]
+        var templateDirectory: String?
+    }
+
+    /// The app, the commands run before it, and its supervision.
+    private static func loadSupervision(_ env: inout EnvironmentReader, arguments: [String], isRoot: Bool, warnings: inout [String]) -> Supervision {
+        let allowSetuid = env.boolean(.appAllowSetuid)
         // Validated even when arguments take precedence: every value is checked.
-        var appCommand = env.command("MATHESAR_APP_COMMAND", example: "gunicorn config.wsgi -b 0.0.0.0:8000")
-        if appCommand == nil, env.raw("MATHESAR_APP_COMMAND") == nil { env.record("MATHESAR_APP_COMMAND", "(unset)", .defaultValue) }
+        var appCommand = env.command(.appCommand, example: "gunicorn config.wsgi -b 0.0.0.0:8000")
         if !arguments.isEmpty {
             appCommand = arguments
-            env.record("app command", arguments.joined(separator: " "), .commandLine)
+            env.record(name: commandLineEntry, arguments.joined(separator: " "), .commandLine)
         }
-        var appUser = env.raw("MATHESAR_APP_USER")
+        var appUser = env.raw(.appUser)
         if let user = appUser {
             if user.utf8.count > 64 || user.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) {
-                env.problem("MATHESAR_APP_USER", user, "must be a user name or uid (optionally NAME:GROUP or UID:GID)", example: "MATHESAR_APP_USER=mathesar")
+                env.problem(.appUser, user, "must be a user name or uid (optionally NAME:GROUP or UID:GID)", example: "MATHESAR_APP_USER=mathesar")
                 appUser = nil
             } else if !isRoot {
                 warnings.append("MATHESAR_APP_USER=\(ConfigurationProblem.printable(user)) is ignored: PID 1 does not run as root, so every child runs as the current user")
-                env.record("MATHESAR_APP_USER", user + " (ignored: not root)", .environment)
+                env.record(.appUser, user + " (ignored: not root)", .environment)
                 appUser = nil
             } else {
-                env.record("MATHESAR_APP_USER", user, .environment)
+                env.record(.appUser, user, .environment)
             }
         } else {
-            env.record("MATHESAR_APP_USER", "(unset: the current user)", .defaultValue)
+            env.recordUnset(.appUser)
         }
-        let migrate = env.command("MATHESAR_MIGRATE_COMMAND", example: "python -m mathesar.install --skip-confirm")
-        if migrate == nil, env.raw("MATHESAR_MIGRATE_COMMAND") == nil { env.record("MATHESAR_MIGRATE_COMMAND", "(unset)", .defaultValue) }
-        let sqlUpgrade = env.command("MATHESAR_SQL_UPGRADE_COMMAND", example: "python /code/mathesar_sql.py")
-        if sqlUpgrade == nil, env.raw("MATHESAR_SQL_UPGRADE_COMMAND") == nil { env.record("MATHESAR_SQL_UPGRADE_COMMAND", "(unset)", .defaultValue) }
-        let migrateMode = env.choice("MATHESAR_MIGRATE", default: MigrateMode.changed)
+        let migrate = env.command(.migrateCommand, example: "python -m mathesar.install --skip-confirm")
+        let sqlUpgrade = env.command(.sqlUpgradeCommand, example: "python /code/mathesar_sql.py")
+        let migrateMode = env.choice(.migrate, as: MigrateMode.self)
         var fingerprintPaths: [String] = []
-        if let value = env.raw("MATHESAR_APP_FINGERPRINT_PATHS") {
+        if let value = env.raw(.appFingerprintPaths) {
             for part in value.split(separator: ":").map(String.init) {
                 if let path = EnvironmentReader.normalizedPath(part) {
                     fingerprintPaths.append(path)
                 } else {
-                    env.problem("MATHESAR_APP_FINGERPRINT_PATHS", value, "must be absolute paths separated by \":\" (\"\(ConfigurationProblem.printable(part))\" is not one)", example: "MATHESAR_APP_FINGERPRINT_PATHS=/code/mathesar/__init__.py:/code/mathesar/migrations")
+                    env.problem(.appFingerprintPaths, value, "must be absolute paths separated by \":\" (\"\(ConfigurationProblem.printable(part))\" is not one)", example: "MATHESAR_APP_FINGERPRINT_PATHS=/code/mathesar/__init__.py:/code/mathesar/migrations")
                 }
             }
-            env.record("MATHESAR_APP_FINGERPRINT_PATHS", value, .environment)
+            env.record(.appFingerprintPaths, value, .environment)
         } else {
-            env.record("MATHESAR_APP_FINGERPRINT_PATHS", "(unset: the app's changes are not known, so MATHESAR_MIGRATE=changed runs the migrate command)", .defaultValue)
+            env.recordUnset(.appFingerprintPaths)
         }
-        let templateDirectory = env.path("MATHESAR_TEMPLATE_DIR", default: Configuration.defaultTemplateDirectory, example: Configuration.defaultTemplateDirectory)
-        let restart = env.choice("MATHESAR_RESTART", default: RestartPolicy.onFailure)
-        let stopTimeout = env.seconds("MATHESAR_STOP_TIMEOUT", default: 9, range: 1...3600, example: "9")
-        let waitTimeout = env.seconds("MATHESAR_DB_WAIT_TIMEOUT", default: 60, range: 0...86400, example: "120")
-        let healthURL = env.string("MATHESAR_HEALTHCHECK_URL", default: "http://127.0.0.1:8000/", maxBytes: 2048, example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
+        let templateDirectory = env.path(.templateDirectory, example: Configuration.defaultTemplateDirectory)
+        let restart = env.choice(.restart, as: RestartPolicy.self)
+        let stopTimeout = env.seconds(.stopTimeout, example: "9")
+        let waitTimeout = env.seconds(.databaseWaitTimeout, example: "120")
+        let healthURL = env.string(.healthcheckURL, example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         if HealthURL.parse(healthURL) == nil {
-            env.problem("MATHESAR_HEALTHCHECK_URL", healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
+            env.problem(.healthcheckURL, healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         }
-        let logFormat = env.choice("MATHESAR_LOG_FORMAT", default: LogFormat.text)
-        let (app, appWarnings) = env.appSettings(dataDirectory: dataDirectory, cpus: CPUCount.detect(files: files))
-        warnings += appWarnings
+        let logFormat = env.choice(.logFormat, as: LogFormat.self)
+        return Supervision(appCommand: appCommand, appUser: appUser, allowSetuid: allowSetuid, migrate: migrate, sqlUpgrade: sqlUpgrade,
+                           restart: restart, stopTimeout: stopTimeout, waitTimeout: waitTimeout, healthURL: healthURL, logFormat: logFormat,
+                           migrateMode: migrateMode, fingerprintPaths: fingerprintPaths, templateDirectory: templateDirectory)
+    }
 
-        // Variables of earlier versions: a warning, so that old compose files still boot.
-        for (name, why) in retiredVariables where env.raw(name) != nil {
+    /// The `config` line of an app command given as arguments.
+    static let commandLineEntry = "app command"
+
+    /// Retired variables are a warning, so that old compose files still boot;
+    /// an unknown MATHESAR_* name is reported as a likely typo.
+    private static func unknownVariableWarnings(_ environment: [String: String], _ env: EnvironmentReader) -> [String] {
+        var warnings: [String] = []
+        for (name, why) in retiredVariables where env.raw(name: name) != nil {
             warnings.append("\(name) is no longer used and is ignored: \(why); remove it")
         }
-
-        for name in environment.keys.sorted() where name.hasPrefix("MATHESAR_") && !knownVariables.contains(name)
+        for name in environment.keys.sorted() where name.hasPrefix("MATHESAR_") && !ConfigVariable.allNames.contains(name)
             && !retiredVariables.contains(where: { $0.name == name }) {
-            let guess = knownVariables.min { editDistance($0, name) < editDistance($1, name) }!
+            let guess = ConfigVariable.allNames.sorted().min { editDistance($0, name) < editDistance($1, name) }!
             let hint = editDistance(guess, name) <= 3 ? "; did you mean \(guess)?" : ""
             warnings.append("unknown variable \(ConfigurationProblem.printable(name)) is ignored\(hint)")
         }
+        return warnings
+    }
 
-        if !env.problems.isEmpty { return .failure(ConfigurationError(problems: env.problems)) }
-        var config = Configuration(
-            database: DatabaseSettings(mode: mode, host: hostValue, port: port, name: dbName, user: dbUser, password: password, sslMode: sslMode),
-            secretKey: secretKey,
-            dataDirectory: dataDirectory, pgdata: pgdata, runDirectory: runDirectory,
-            pgBinDirectory: pgBin, pgOldBinDirectory: pgOldBin, upgradeMode: upgradeMode, keepOldCluster: keepOld,
-            appCommand: appCommand, appUser: appUser, appAllowSetuid: allowSetuid, migrateCommand: migrate, sqlUpgradeCommand: sqlUpgrade,
-            restart: restart, stopTimeout: stopTimeout, databaseWaitTimeout: waitTimeout,
-            healthcheckURL: healthURL, logFormat: logFormat, app: app,
-            environment: environment, entries: env.entries, warnings: warnings)
-        config.migrateMode = migrateMode
-        config.appFingerprintPaths = fingerprintPaths
-        config.templateDirectory = templateDirectory
-        return .success(config)
+    /// `config` lists the variables in the table's order; the command line's
+    /// app command right after MATHESAR_APP_COMMAND.
+    private static func inTableOrder(_ entries: [ConfigEntry]) -> [ConfigEntry] {
+        func rank(_ entry: ConfigEntry) -> Int {
+            let variable = entry.variable == commandLineEntry ? ConfigVariable.appCommand : ConfigVariable.named(entry.variable)
+            return variable.flatMap { ConfigVariable.allCases.firstIndex(of: $0) } ?? ConfigVariable.allCases.count
+        }
+        return entries.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 
     static func isValidHost(_ host: String) -> Bool {

@@ -14,14 +14,13 @@ public struct FileReader: Sendable {
 }
 
 /// Typed reads of environment variables that collect every problem instead of
-/// stopping at the first, and record each value's source for `config`.
+/// stopping at the first, and record each value's source for `config`. Each
+/// read takes its limits and its default from the variable's `ConfigVariable` entry.
 struct EnvironmentReader {
     let environment: [String: String]
     let files: FileReader
     var problems: [ConfigurationProblem] = []
     var entries: [ConfigEntry] = []
-    /// Names read, to spot unknown MATHESAR_* variables.
-    var known: Set<String> = []
 
     init(environment: [String: String], files: FileReader) {
         self.environment = environment
@@ -29,141 +28,177 @@ struct EnvironmentReader {
     }
 
     /// The value when set and non-empty (Compose passes unset variables as "").
-    mutating func raw(_ name: String) -> String? {
-        known.insert(name)
+    func raw(_ variable: ConfigVariable) -> String? { raw(name: variable.name) }
+
+    func raw(name: String) -> String? {
         guard let value = environment[name], !value.isEmpty else { return nil }
         return value
     }
 
-    mutating func problem(_ name: String, _ value: String?, _ reason: String, example: String? = nil) {
+    mutating func problem(_ variable: ConfigVariable, _ value: String?, _ reason: String, example: String? = nil) {
+        problem(name: variable.name, value, reason, example: example)
+    }
+
+    mutating func problem(name: String, _ value: String?, _ reason: String, example: String? = nil) {
         problems.append(ConfigurationProblem(variable: name, value: value, reason: reason, example: example))
     }
 
-    mutating func record(_ name: String, _ value: String, _ source: SettingSource) {
+    mutating func record(_ variable: ConfigVariable, _ value: String, _ source: SettingSource) {
+        record(name: variable.name, value, source)
+    }
+
+    mutating func record(name: String, _ value: String, _ source: SettingSource) {
         entries.append(ConfigEntry(variable: name, value: value, source: source))
     }
 
+    /// An unset variable without a literal default: what `config` shows for it, if anything.
+    mutating func recordUnset(_ variable: ConfigVariable) {
+        if case .unset(_, let shown?) = variable.info.default { record(variable, shown, .defaultValue) }
+    }
+
     /// A plain string with a default; control characters are refused.
-    mutating func string(_ name: String, default fallback: String, maxBytes: Int = 4096, example: String) -> String {
-        guard let value = raw(name) else {
-            record(name, fallback, .defaultValue)
+    mutating func string(_ variable: ConfigVariable, example: String) -> String {
+        guard case .text(let maxBytes) = variable.info.kind, let fallback = variable.defaultValue else {
+            preconditionFailure("\(variable.name) is not text with a default")
+        }
+        guard let value = raw(variable) else {
+            record(variable, fallback, .defaultValue)
             return fallback
         }
         if value.utf8.count > maxBytes {
-            problem(name, value, "is \(value.utf8.count) bytes long; at most \(maxBytes) are allowed", example: example)
+            problem(variable, value, "is \(value.utf8.count) bytes long; at most \(maxBytes) are allowed", example: example)
         } else if value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F || (0x80..<0xA0).contains($0.value) }) {
-            problem(name, value, "contains control characters", example: example)
+            problem(variable, value, "contains control characters", example: example)
         }
-        record(name, value, .environment)
+        record(variable, value, .environment)
         return value
     }
 
-    mutating func choice<T: RawRepresentable & CaseIterable>(_ name: String, default fallback: T) -> T where T.RawValue == String {
+    mutating func choice<T: RawRepresentable & CaseIterable>(_ variable: ConfigVariable, as _: T.Type) -> T where T.RawValue == String {
+        guard variable.info.kind == .choice, let fallback = variable.defaultValue.flatMap(T.init(rawValue:)) else {
+            preconditionFailure("\(variable.name) is not a choice with a default of \(T.self)")
+        }
         let valid = T.allCases.map(\.rawValue)
-        guard let value = raw(name) else {
-            record(name, fallback.rawValue, .defaultValue)
+        guard let value = raw(variable) else {
+            record(variable, fallback.rawValue, .defaultValue)
             return fallback
         }
         guard let parsed = T(rawValue: value) ?? T(rawValue: value.lowercased()) else {
-            problem(name, value, "must be one of \(valid.joined(separator: ", "))", example: "\(name)=\(valid.last!)")
+            problem(variable, value, "must be one of \(valid.joined(separator: ", "))", example: "\(variable.name)=\(valid.last!)")
             return fallback
         }
-        record(name, parsed.rawValue, .environment)
+        record(variable, parsed.rawValue, .environment)
         return parsed
     }
 
-    /// A number of seconds in `range`.
-    mutating func seconds(_ name: String, default fallback: Double, range: ClosedRange<Double>, example: String) -> Double {
-        guard let value = raw(name) else {
-            record(name, EnvironmentReader.format(fallback), .defaultValue)
+    /// A number of seconds in the variable's range.
+    mutating func seconds(_ variable: ConfigVariable, example: String) -> Double {
+        guard case .seconds(let range) = variable.info.kind, let fallback = variable.defaultValue.flatMap(Double.init) else {
+            preconditionFailure("\(variable.name) is not seconds with a default")
+        }
+        guard let value = raw(variable) else {
+            record(variable, EnvironmentReader.format(fallback), .defaultValue)
             return fallback
         }
         guard let parsed = Double(value), parsed.isFinite, range.contains(parsed) else {
-            problem(name, value, "must be a number of seconds from \(EnvironmentReader.format(range.lowerBound)) to \(EnvironmentReader.format(range.upperBound))", example: "\(name)=\(example)")
+            problem(variable, value, "must be a number of seconds from \(EnvironmentReader.format(range.lowerBound)) to \(EnvironmentReader.format(range.upperBound))", example: "\(variable.name)=\(example)")
             return fallback
         }
-        record(name, EnvironmentReader.format(parsed), .environment)
+        record(variable, EnvironmentReader.format(parsed), .environment)
         return parsed
     }
 
-    mutating func integer(_ name: String, default fallback: Int, range: ClosedRange<Int>, example: String) -> Int {
-        guard let value = raw(name) else {
-            record(name, String(fallback), .defaultValue)
+    mutating func integer(_ variable: ConfigVariable, example: String) -> Int {
+        guard case .integer(let range) = variable.info.kind, let fallback = variable.defaultValue.flatMap({ Int($0) }) else {
+            preconditionFailure("\(variable.name) is not a whole number with a default")
+        }
+        guard let value = raw(variable) else {
+            record(variable, String(fallback), .defaultValue)
             return fallback
         }
         guard let parsed = Int(value), range.contains(parsed) else {
-            problem(name, value, "must be a whole number from \(range.lowerBound) to \(range.upperBound)", example: "\(name)=\(example)")
+            problem(variable, value, "must be a whole number from \(range.lowerBound) to \(range.upperBound)", example: "\(variable.name)=\(example)")
             return fallback
         }
-        record(name, String(parsed), .environment)
+        record(variable, String(parsed), .environment)
         return parsed
     }
 
-    mutating func boolean(_ name: String, default fallback: Bool) -> Bool {
-        guard let value = raw(name) else {
-            record(name, fallback ? "true" : "false", .defaultValue)
+    mutating func boolean(_ variable: ConfigVariable) -> Bool {
+        guard variable.info.kind == .boolean, let fallback = variable.defaultValue.map({ $0 == "true" }) else {
+            preconditionFailure("\(variable.name) is not a boolean with a default")
+        }
+        guard let value = raw(variable) else {
+            record(variable, fallback ? "true" : "false", .defaultValue)
             return fallback
         }
         switch value.lowercased() {
-        case "1", "true", "yes", "on": record(name, "true", .environment); return true
-        case "0", "false", "no", "off": record(name, "false", .environment); return false
+        case "1", "true", "yes", "on": record(variable, "true", .environment); return true
+        case "0", "false", "no", "off": record(variable, "false", .environment); return false
         default:
-            problem(name, value, "must be true or false (also 1/0, yes/no, on/off)", example: "\(name)=true")
+            problem(variable, value, "must be true or false (also 1/0, yes/no, on/off)", example: "\(variable.name)=true")
             return fallback
         }
     }
 
     /// An absolute path, normalized (no trailing slash, no "." or ".." parts).
-    mutating func path(_ name: String, default fallback: String?, example: String) -> String? {
-        guard let value = raw(name) else {
-            if let fallback { record(name, fallback, .defaultValue) }
+    /// Unset: the table's default, else `derived` (made from another variable), else nil.
+    mutating func path(_ variable: ConfigVariable, derived: String? = nil, example: String) -> String? {
+        precondition(variable.info.kind == .path, "\(variable.name) is not a path")
+        let fallback = variable.defaultValue ?? derived
+        guard let value = raw(variable) else {
+            if let fallback { record(variable, fallback, .defaultValue) } else { recordUnset(variable) }
             return fallback
         }
         guard let normalized = EnvironmentReader.normalizedPath(value) else {
-            problem(name, value, "must be an absolute path without control characters, \".\" or \"..\" parts", example: "\(name)=\(example)")
+            problem(variable, value, "must be an absolute path without control characters, \".\" or \"..\" parts", example: "\(variable.name)=\(example)")
             return fallback
         }
-        record(name, normalized, .environment)
+        record(variable, normalized, .environment)
         return normalized
     }
 
     /// A command split with shell quoting rules.
-    mutating func command(_ name: String, example: String) -> [String]? {
-        guard let value = raw(name) else { return nil }
+    mutating func command(_ variable: ConfigVariable, example: String) -> [String]? {
+        precondition(variable.info.kind == .command, "\(variable.name) is not a command")
+        guard let value = raw(variable) else {
+            recordUnset(variable)
+            return nil
+        }
         switch ShellWords.split(value) {
         case .success(let words) where words.isEmpty:
             return nil
         case .success(let words):
-            record(name, value, .environment)
+            record(variable, value, .environment)
             return words
         case .failure(.unterminatedQuote(let quote)):
-            problem(name, value, "has an unterminated \(quote) quote (it is split like a shell command, but no shell runs it)", example: "\(name)=\(example)")
+            problem(variable, value, "has an unterminated \(quote) quote (it is split like a shell command, but no shell runs it)", example: "\(variable.name)=\(example)")
         case .failure(.trailingBackslash):
-            problem(name, value, "ends with a backslash that escapes nothing", example: "\(name)=\(example)")
+            problem(variable, value, "ends with a backslash that escapes nothing", example: "\(variable.name)=\(example)")
         }
         return nil
     }
 
     /// `X` or `X_FILE` (the Docker-secrets convention); never both.
-    mutating func secret(_ name: String, example: String) -> SecretSetting? {
-        let fileName = name + "_FILE"
-        let direct = raw(name)
-        let filePath = raw(fileName)
+    mutating func secret(_ variable: ConfigVariable, example: String) -> SecretSetting? {
+        guard let fileName = variable.fileName else { preconditionFailure("\(variable.name) is not a secret") }
+        let direct = raw(variable)
+        let filePath = raw(name: fileName)
         if direct != nil && filePath != nil {
-            problem(name, nil, "is set together with \(fileName); set only one of them", example: "\(fileName)=/run/secrets/\(example)")
+            problem(variable, nil, "is set together with \(fileName); set only one of them", example: "\(fileName)=/run/secrets/\(example)")
             return nil
         }
         if let direct {
             if let reason = EnvironmentReader.secretProblem(direct) {
-                problem(name, nil, reason)
+                problem(variable, nil, reason)
                 return nil
             }
-            record(name, "<redacted>", .environment)
+            record(variable, "<redacted>", .environment)
             return .given(direct, .environment)
         }
         guard let filePath else { return nil }
         guard EnvironmentReader.normalizedPath(filePath) != nil else {
-            problem(fileName, filePath, "must be an absolute path to a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
+            problem(name: fileName, filePath, "must be an absolute path to a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
             return nil
         }
         switch files.read(filePath) {
@@ -174,23 +209,23 @@ struct EnvironmentReader {
                 if trimmed.last == 0x0D { trimmed.removeLast() }
             }
             guard !trimmed.contains(0), let text = String(validating: trimmed, as: UTF8.self) else {
-                problem(fileName, filePath, "the file is not UTF-8 text or contains a NUL byte")
+                problem(name: fileName, filePath, "the file is not UTF-8 text or contains a NUL byte")
                 return nil
             }
             if let reason = EnvironmentReader.secretProblem(text) {
-                problem(fileName, filePath, "the file's content " + reason.replacingAll("is empty", with: "is empty after removing its trailing newline"))
+                problem(name: fileName, filePath, "the file's content " + reason.replacingAll("is empty", with: "is empty after removing its trailing newline"))
                 return nil
             }
-            record(name, "<redacted>", .file(filePath))
+            record(variable, "<redacted>", .file(filePath))
             return .given(text, .file(filePath))
         case .failure(.missing):
-            problem(fileName, filePath, "no such file; mount the secret there or fix the path", example: "\(fileName)=/run/secrets/\(example)")
+            problem(name: fileName, filePath, "no such file; mount the secret there or fix the path", example: "\(fileName)=/run/secrets/\(example)")
         case .failure(.isDirectory):
-            problem(fileName, filePath, "is a directory; it must name a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
+            problem(name: fileName, filePath, "is a directory; it must name a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
         case .failure(.tooLarge):
-            problem(fileName, filePath, "the file is larger than 1 MiB; it must hold only the secret")
+            problem(name: fileName, filePath, "the file is larger than 1 MiB; it must hold only the secret")
         case .failure(.unreadable(let why)):
-            problem(fileName, filePath, "cannot be read (\(why)); check its mode and owner")
+            problem(name: fileName, filePath, "cannot be read (\(why)); check its mode and owner")
         }
         return nil
     }

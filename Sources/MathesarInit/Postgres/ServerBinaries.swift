@@ -37,10 +37,10 @@ public struct ServerBinaries: Equatable, Sendable {
     }
 
     /// The server's major version: from a Debian-style path, else by running `postgres --version`.
-    public func majorVersion(supervisor: Supervisor, user: UserIdentity?) throws(Supervisor.Interruption) -> Result<Int, Failure> {
+    public func majorVersion(tasks: any TaskRunner, user: UserIdentity?) throws(Interruption) -> Result<Int, Failure> {
         if let major = majorVersionFromPath { return .success(major) }
         let postgres = path("postgres")
-        let result = try supervisor.runTask(ProcessSpec(
+        let result = try tasks.run(ProcessSpec(
             source: "postgres", executable: postgres, arguments: [postgres, "--version"],
             environment: ["PATH": CommandResolver.defaultSearchPath], user: user, output: .captured))
         guard result.status.succeeded, let major = ServerBinaries.majorVersion(fromVersionOutput: result.lines.joined(separator: "\n")) else {

@@ -1,27 +1,25 @@
 import Glibc
 
 /// Performs what `SupervisorMachine` decides, with the `Runtime`'s processes
-/// and signals. Boot runs its one-shot steps through `runTask`, so signals and
-/// child exits are handled the same way before the app starts as after.
-public final class Supervisor {
+/// and signals, in one loop. Boot runs its one-shot steps through `runTask`,
+/// so signals and child exits are decided by the machine before the app
+/// starts as after.
+public final class Supervisor: TaskRunner {
     public let runtime: Runtime
     public private(set) var machine: SupervisorMachine
     private var launchers: [ServiceName: () throws(Failure) -> ProcessSpec] = [:]
     private var status: StatusFile?
     private var statusBroken = false
-    /// Shown in status.json before the app runs: "starting", "database", "migrating", ...
-    public var bootPhase = "starting" { didSet { writeStatus() } }
+    /// Shown in status.json before the app runs, and in the line of a stop during boot.
+    public var bootPhase: BootPhase {
+        get { machine.bootPhase }
+        set { machine.bootPhase = newValue; writeStatus() }
+    }
     public let mode: String
     /// The Mathesar SQL upgrade, once one was started (shown in status.json).
     public private(set) var sqlRun: SQLUpgradeRun?
 
     public var logger: Logger { runtime.logger }
-
-    /// Why boot stopped early.
-    public enum Interruption: Error {
-        case stop(signal: Int32)
-        case failure(Failure)
-    }
 
     public init(runtime: Runtime, policy: RestartPolicy, timings: SupervisionTimings, mode: String) {
         self.runtime = runtime
@@ -40,7 +38,7 @@ public final class Supervisor {
         launchers[name] = make
     }
 
-    public func pid(of name: ServiceName) -> pid_t? { machine.services[name]?.pid }
+    public func pid(of name: ServiceName) -> pid_t? { machine.services[name].pid }
 
     /// Starts a service now (during boot).
     @discardableResult
@@ -98,11 +96,10 @@ public final class Supervisor {
     // MARK: boot
 
     /// Runs a one-shot child (initdb, the database helper, the migrate command)
-    /// to its end. Meanwhile: a stop signal terminates it like the app (see
-    /// `terminateTask`) and interrupts boot; forwarded signals reach its main
-    /// process when `forwardSignals`; a service that exits interrupts boot
-    /// with `serviceLost`'s failure. Once it has exited, what is left of its
-    /// process group is SIGKILLed.
+    /// to its end, in the one loop: the machine decides what a stop signal,
+    /// a forwarded signal (to its main process when `forwardSignals`) or the
+    /// exit of a service means for it (see SupervisorMachine+Task.swift).
+    /// A service that exits meanwhile interrupts boot with `serviceLost`'s failure.
     @discardableResult
     public func runTask(_ spec: ProcessSpec, forwardSignals: Bool = false,
                         serviceLost: (ServiceName, ExitStatus, [String]) -> Failure = Supervisor.serviceLostDuringBoot) throws(Interruption) -> TaskResult {
@@ -112,62 +109,28 @@ public final class Supervisor {
         } catch {
             throw .failure(error)
         }
-        while true {
-            for event in runtime.waitForEvents(until: nil) {
-                switch event {
-                case .exited(let exited, let status) where exited == pid:
-                    runtime.killGroup(pid)
-                    return TaskResult(status: status, lines: runtime.recentLines(of: pid))
-                case .exited(let exited, let status):
-                    if let (name, actions) = machine.serviceLost(pid: exited, status: status) {
-                        _ = perform(actions)
-                        let failure = serviceLost(name, status, runtime.recentLines(of: exited))
-                        terminateTask(pid, spec.source)
-                        throw .failure(failure)
-                    }
-                case .signal(let signo, _) where Signals.isStop(signo):
-                    logger.info("\(Signals.name(signo)) received during boot (\(bootPhase)); stopping \(spec.source)")
-                    terminateTask(pid, spec.source)
-                    throw .stop(signal: signo)
-                case .signal(let signo, _):
-                    if forwardSignals && Signals.isForwarded(signo) { runtime.signal(pid, signo, group: false) }
-                }
-            }
+        machine.taskStarted(pid: pid, source: spec.source, forwardsSignals: forwardSignals)
+        switch loop() {
+        case .task(.finished(let status)):
+            return TaskResult(status: status, lines: runtime.recentLines(of: pid))
+        case .task(.interrupted(.stop(let signo))):
+            throw .stop(signal: signo)
+        case .task(.interrupted(.serviceLost(let name, let status, let lost))):
+            throw .failure(serviceLost(name, status, runtime.recentLines(of: lost)))
+        case .exit(let code):
+            // Only a stop exits, and a stop during a task ends the task first.
+            throw .failure(Failure(ExitCode.internalError, "supervision ended (\(code)) while \(spec.source) ran"))
         }
     }
 
-    /// How a one-shot child ended, and its last lines (all of them for short output).
-    public struct TaskResult {
-        public var status: ExitStatus
-        public var lines: [String]
-    }
+    /// A one-shot task of boot, as the postgres code runs it.
+    public func run(_ spec: ProcessSpec) throws(Interruption) -> TaskResult { try runTask(spec) }
+
+    public var liveChildren: [pid_t] { runtime.liveChildren }
 
     public static func serviceLostDuringBoot(_ name: ServiceName, _ status: ExitStatus, _ lines: [String]) -> Failure {
         let tail = lines.isEmpty ? "" : "; its last lines:\n  " + lines.suffix(10).joined(separator: "\n  ")
         return Failure(ExitCode.databaseUnavailable, "\(name.rawValue) \(status) during boot\(tail)")
-    }
-
-    /// The app's rules: SIGTERM to the task's main process, SIGKILL to its
-    /// group at the app's deadline, and to what is left of the group once it
-    /// has exited.
-    private func terminateTask(_ pid: pid_t, _ source: String) {
-        defer { runtime.killGroup(pid) }
-        runtime.signal(pid, SIGTERM, group: false)
-        let deadline = Instant.now().adding(seconds: machine.timings.appDeadline)
-        var killed = false
-        while true {
-            let events = runtime.waitForEvents(until: killed ? Instant.now().adding(seconds: 1) : deadline)
-            if events.contains(where: { if case .exited(pid, _) = $0 { true } else { false } }) { return }
-            for case .exited(let other, let status) in events {
-                if let (_, actions) = machine.serviceLost(pid: other, status: status) { _ = perform(actions) }
-            }
-            if events.isEmpty {
-                if killed { return }
-                logger.warning("\(source) did not stop within \(formatDuration(machine.timings.appDeadline)) of SIGTERM; sending SIGKILL")
-                runtime.signal(pid, SIGKILL, group: true)
-                killed = true
-            }
-        }
     }
 
     /// Stops whatever boot started, in order, and returns the exit code.
@@ -181,14 +144,14 @@ public final class Supervisor {
             logger.error(failure.message)
             actions = machine.fail(code: failure.code, message: failure.message, at: now)
         }
-        if let code = perform(actions) { return finish(code) }
-        return loop()
+        if case .exit(let code)? = perform(actions) { return finish(code) }
+        return loopToExit()
     }
 
     /// Stops whatever runs, in order, and returns `code` (boot's work is done).
     public func stopAll(code: Int32) -> Int32 {
-        if let exit = perform(machine.finish(code: code, at: .now())) { return finish(exit) }
-        return loop()
+        if case .exit(let exit)? = perform(machine.finish(code: code, at: .now())) { return finish(exit) }
+        return loopToExit()
     }
 
     // MARK: supervision
@@ -197,10 +160,20 @@ public final class Supervisor {
     public func supervise() -> Int32 {
         writeStatus()
         runtime.releaseBootMemory()
-        return loop()
+        return loopToExit()
     }
 
-    private func loop() -> Int32 {
+    /// What ends a wait in the loop.
+    enum LoopEnd {
+        /// The machine says PID 1 exits with this code.
+        case exit(Int32)
+        /// The task boot waits for has ended.
+        case task(SupervisorMachine.TaskOutcome)
+    }
+
+    /// The one event loop, for boot's tasks and for supervision: events go to
+    /// the machine, its actions are performed, until one ends the wait.
+    private func loop() -> LoopEnd {
         while true {
             let events = runtime.waitForEvents(until: machine.nextDeadline)
             var actions: [SupervisorMachine.Action] = []
@@ -208,7 +181,7 @@ public final class Supervisor {
                 let now = Instant.now()
                 switch event {
                 case .exited(let pid, let status):
-                    if pid == machine.services[.schema]?.pid { finishSQLUpgrade(status) }
+                    if pid == machine.services.schema.pid { finishSQLUpgrade(status) }
                     actions += machine.exited(pid: pid, status: status, at: now)
                 case .signal(let signo, _) where Signals.isStop(signo):
                     actions += machine.stopRequested(by: signo, at: now)
@@ -221,13 +194,20 @@ public final class Supervisor {
             if let deadline = machine.nextDeadline, deadline <= Instant.now() {
                 actions += machine.tick(at: .now())
             }
-            if let code = perform(actions) { return finish(code) }
+            if let end = perform(actions) { return end }
             writeStatus()
         }
     }
 
-    /// Performs actions; returns the exit code when one says to exit.
-    private func perform(_ actions: [SupervisorMachine.Action]) -> Int32? {
+    /// Supervises to the machine's exit; the exit code.
+    private func loopToExit() -> Int32 {
+        while true {
+            if case .exit(let code) = loop() { return finish(code) }
+        }
+    }
+
+    /// Performs actions; returns what ends the wait, if one does.
+    private func perform(_ actions: [SupervisorMachine.Action]) -> LoopEnd? {
         var pending = actions[...]
         while let action = pending.popFirst() {
             switch action {
@@ -236,19 +216,25 @@ public final class Supervisor {
             case .start(let name):
                 do {
                     try start(name)
-                    if machine.services[name]!.restarts > 0 {
-                        logger.info("\(name.rawValue) restarted (restart \(machine.services[name]!.restarts))")
+                    if machine.services[name].restarts > 0 {
+                        logger.info("\(name.rawValue) restarted (restart \(machine.services[name].restarts))")
                     }
                 } catch {
                     pending += machine.startFailed(name, code: error.code, message: error.message, at: .now())
                 }
             case .signal(let name, let signo, let target):
-                guard let pid = machine.services[name]?.pid else { continue }
+                guard let pid = machine.services[name].pid else { continue }
+                runtime.signal(pid, signo, group: target == .processGroup)
+            case .signalTask(let signo, let target):
+                guard let pid = machine.task?.pid else { continue }
                 runtime.signal(pid, signo, group: target == .processGroup)
             case .killGroup(_, let group):
                 runtime.killGroup(group)
+            case .endTask(let outcome, let group):
+                runtime.killGroup(group)
+                return .task(outcome)
             case .exit(let code):
-                return code
+                return .exit(code)
             }
         }
         return nil
@@ -264,10 +250,10 @@ public final class Supervisor {
     public func writeStatus(phase: String? = nil) {
         guard let status, !statusBroken else { return }
         let snapshot = StatusFile.Snapshot(
-            phase: phase ?? (machine.services[.app]!.state == .notStarted && !machine.isStopping ? bootPhase : machine.phaseName),
+            phase: phase ?? machine.statusPhase,
             mode: mode,
             services: ServiceName.allCases.map { name in
-                let service = machine.services[name]!
+                let service = machine.services[name]
                 let state: String
                 switch service.state {
                 case .notStarted: state = "not-started"

@@ -1,19 +1,11 @@
 import Glibc
 
-/// The children PID 1 supervises, in stop order: the app and, beside it,
-/// the one-shot upgrade of the Mathesar SQL (`MATHESAR_SQL_UPGRADE_COMMAND`,
-/// logged as `schema`), then PostgreSQL, which both need until they are gone.
-public enum ServiceName: String, Sendable, CaseIterable {
-    case app, schema, postgres
-
-    /// Stopped first, together: SIGTERM to the main process, SIGKILL to the group at the app's deadline.
-    static let front: [ServiceName] = [.app, .schema]
-}
-
 /// The supervisor's decisions as a pure state machine: events in (a child
-/// started or exited, a stop was asked for, time passed), actions out (start,
-/// signal, exit). It makes no syscalls, so restart, backoff, crash-loop and
-/// shutdown rules are tested with made-up times; `Supervisor` performs the actions.
+/// started or exited, a signal arrived, time passed), actions out (start,
+/// signal, end a task, exit). It makes no syscalls, so restart, backoff,
+/// crash-loop, shutdown and boot-task rules are tested with made-up times;
+/// `Supervisor` performs the actions. During boot, the one-shot child boot
+/// waits for is the machine's `task` (see SupervisorMachine+Task.swift).
 public struct SupervisorMachine {
     public enum Action: Equatable, Sendable {
         case start(ServiceName)
@@ -26,6 +18,11 @@ public struct SupervisorMachine {
         case killGroup(ServiceName, group: pid_t)
         case exit(Int32)
         case log(LogLevel, String)
+        /// A signal to the running task's main process, or to its process group.
+        case signalTask(Int32, SignalTarget)
+        /// The task's main process has exited (or was given up on): SIGKILL
+        /// what is left of its group, and hand boot the outcome.
+        case endTask(TaskOutcome, group: pid_t)
     }
 
     /// Who gets a signal (contract, "PID 1 duties").
@@ -35,26 +32,6 @@ public struct SupervisorMachine {
         case mainProcess
         /// The whole process group: at a deadline, nothing in it may survive.
         case processGroup
-    }
-
-    public enum ServiceState: Equatable, Sendable {
-        case notStarted
-        case running(pid: pid_t, since: Instant)
-        case waitingToRestart(at: Instant)
-        case stopped
-    }
-
-    public struct Service: Equatable, Sendable {
-        public var state: ServiceState = .notStarted
-        public var restarts = 0
-        public var lastStatus: ExitStatus?
-        var recentExits: [Instant] = []
-        var backoff: Double
-
-        public var pid: pid_t? {
-            if case .running(let pid, _) = state { pid } else { nil }
-        }
-        public var isRunning: Bool { pid != nil }
     }
 
     struct Stopping: Equatable {
@@ -76,8 +53,12 @@ public struct SupervisorMachine {
 
     public let policy: RestartPolicy
     public let timings: SupervisionTimings
-    public private(set) var services: [ServiceName: Service] = [:]
+    public internal(set) var services: Services
     var phase: Phase = .supervising
+    /// The one-shot child boot waits for, if any.
+    public internal(set) var task: Task?
+    /// Where boot is; status.json shows it until the app has started.
+    public var bootPhase = BootPhase.starting
     public private(set) var lastError: String?
     /// When the stop (a signal or a failure) began: the exit line says how long it took.
     public private(set) var stopBegan: Instant?
@@ -85,7 +66,7 @@ public struct SupervisorMachine {
     public init(policy: RestartPolicy, timings: SupervisionTimings) {
         self.policy = policy
         self.timings = timings
-        for name in ServiceName.allCases { services[name] = Service(backoff: timings.backoffInitial) }
+        services = Services(backoff: timings.backoffInitial)
     }
 
     public var phaseName: String {
@@ -100,29 +81,34 @@ public struct SupervisorMachine {
         if case .supervising = phase { false } else { true }
     }
 
+    /// status.json's phase: boot's until the app has started, then the supervisor's.
+    public var statusPhase: String {
+        services.app.state == .notStarted && !isStopping ? bootPhase.rawValue : phaseName
+    }
+
     // MARK: events
 
     public mutating func started(_ name: ServiceName, pid: pid_t, at now: Instant) {
-        if case .waitingToRestart = services[name]!.state { services[name]!.restarts += 1 }
-        services[name]!.state = .running(pid: pid, since: now)
+        if case .waitingToRestart = services[name].state { services[name].restarts += 1 }
+        services[name].state = .running(pid: pid, since: now)
         // The status of an earlier run must not become the exit code of a stop
         // in which this run never ends (killed at the deadline, stuck in the kernel).
-        services[name]!.lastStatus = nil
+        services[name].lastStatus = nil
     }
 
     /// A service could not be started at all (its program is missing, ...).
     public mutating func startFailed(_ name: ServiceName, code: Int32, message: String, at now: Instant) -> [Action] {
-        services[name]!.state = .stopped
+        services[name].state = .stopped
         lastError = message
         return [.log(.error, message)] + beginStop(code: code, signal: nil, at: now)
     }
 
     public mutating func exited(pid: pid_t, status: ExitStatus, at now: Instant) -> [Action] {
-        guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }),
-              case .running(_, let since) = services[name]!.state
-        else { return [] }
-        services[name]!.lastStatus = status
-        services[name]!.state = .stopped
+        if let task, task.pid == pid { return taskExited(task, status: status) }
+        guard let name = services.named(pid: pid), case .running(_, let since) = services[name].state else { return [] }
+        if let task { return serviceLostDuringTask(task, name, pid: pid, status: status, at: now) }
+        services[name].lastStatus = status
+        services[name].state = .stopped
         // Workers the main process left behind must not outlive it, be it
         // into the next run (a port still bound, PostgreSQL's shared memory
         // still attached) or past PID 1's exit.
@@ -158,22 +144,16 @@ public struct SupervisorMachine {
         }
     }
 
-    /// A service ended while boot still runs (no restart then): mark it
-    /// stopped; the actions clear what is left of its group.
-    public mutating func serviceLost(pid: pid_t, status: ExitStatus) -> (ServiceName, [Action])? {
-        guard let name = ServiceName.allCases.first(where: { services[$0]!.pid == pid }) else { return nil }
-        services[name]!.lastStatus = status
-        services[name]!.state = .stopped
-        return (name, [.killGroup(name, group: pid)])
-    }
-
     /// A signal PID 1 passes on (SIGHUP, SIGUSR1, ...): to the app's main
     /// process, as Docker and tini do; gunicorn's master handles its workers.
+    /// During boot, to the task's main process when it is one of the app's commands.
     public func forward(_ signo: Int32) -> [Action] {
-        services[.app]!.isRunning ? [.signal(.app, signo, .mainProcess)] : []
+        if let task { return task.forwardsSignals && task.ending == nil ? [.signalTask(signo, .mainProcess)] : [] }
+        return services.app.isRunning ? [.signal(.app, signo, .mainProcess)] : []
     }
 
     public mutating func stopRequested(by signal: Int32, at now: Instant) -> [Action] {
+        if let task { return stopTask(task, by: signal, at: now) }
         guard case .supervising = phase else {
             return [.log(.info, "\(Signals.name(signal)) received while stopping; the stop is already under way")]
         }
@@ -196,13 +176,14 @@ public struct SupervisorMachine {
 
     /// Called when `nextDeadline` has passed.
     public mutating func tick(at now: Instant) -> [Action] {
+        if let task { return tickTask(task, at: now) }
         switch phase {
         case .finished:
             return []
         case .supervising:
             var actions: [Action] = []
             for name in ServiceName.allCases {
-                if case .waitingToRestart(let at) = services[name]!.state, at <= now {
+                if case .waitingToRestart(let at) = services[name].state, at <= now {
                     actions.append(.start(name))
                 }
             }
@@ -213,7 +194,7 @@ public struct SupervisorMachine {
             // elapsed seconds as doubles can miss a deadline by a rounding error, and
             // then `tick(at: nextDeadline)` does nothing and the caller spins.
             func due(_ offset: Double) -> Bool { now >= stop.began.adding(seconds: offset) }
-            let front = ServiceName.front.filter { services[$0]!.isRunning }
+            let front = ServiceName.front.filter { services[$0].isRunning }
             if due(timings.appDeadline), !front.isEmpty, !stop.appKilled {
                 stop.appKilled = true
                 for name in front {
@@ -221,14 +202,14 @@ public struct SupervisorMachine {
                     actions.append(.signal(name, SIGKILL, .processGroup))
                 }
             }
-            if due(timings.quitAt), services[.postgres]!.isRunning, !stop.quitSent {
+            if due(timings.quitAt), services.postgres.isRunning, !stop.quitSent {
                 stop.quitSent = true
                 actions.append(.log(.warning, "PostgreSQL fast shutdown did not finish in time; sending SIGQUIT (crash recovery at next start)"))
                 actions.append(.signal(.postgres, SIGQUIT, .mainProcess))
             }
             if due(timings.stopTimeout), !stop.killSent {
                 stop.killSent = true
-                for name in ServiceName.allCases where services[name]!.isRunning {
+                for name in ServiceName.allCases where services[name].isRunning {
                     actions.append(.signal(name, SIGKILL, .processGroup))
                 }
             }
@@ -245,18 +226,19 @@ public struct SupervisorMachine {
 
     /// When `tick` must be called next; nil means sleep until an event.
     public var nextDeadline: Instant? {
+        if let task { return task.deadline(timings) }
         switch phase {
         case .finished:
             return nil
         case .supervising:
             return ServiceName.allCases.compactMap { name -> Instant? in
-                if case .waitingToRestart(let at) = services[name]!.state { return at }
+                if case .waitingToRestart(let at) = services[name].state { return at }
                 return nil
             }.min()
         case .stopping(let stop):
             var candidates: [Double] = []
-            if ServiceName.front.contains(where: { services[$0]!.isRunning }) && !stop.appKilled { candidates.append(timings.appDeadline) }
-            if services[.postgres]!.isRunning && !stop.quitSent { candidates.append(timings.quitAt) }
+            if ServiceName.front.contains(where: { services[$0].isRunning }) && !stop.appKilled { candidates.append(timings.appDeadline) }
+            if services.postgres.isRunning && !stop.quitSent { candidates.append(timings.quitAt) }
             if !stop.killSent { candidates.append(timings.stopTimeout) }
             candidates.append(timings.stopTimeout + 1)
             return stop.began.adding(seconds: candidates.min()!)
@@ -266,7 +248,7 @@ public struct SupervisorMachine {
     // MARK: rules
 
     private mutating func scheduleRestart(_ name: ServiceName, status: ExitStatus, ranFor: Double, at now: Instant) -> [Action] {
-        var service = services[name]!
+        var service = services[name]
         if ranFor >= timings.stableAfter {
             service.backoff = timings.backoffInitial
         }
@@ -287,8 +269,8 @@ public struct SupervisorMachine {
     private mutating func beginStop(code: Int32?, signal: Int32?, at now: Instant) -> [Action] {
         stopBegan = now
         for name in ServiceName.allCases {
-            switch services[name]!.state {
-            case .waitingToRestart, .notStarted: services[name]!.state = .stopped
+            switch services[name].state {
+            case .waitingToRestart, .notStarted: services[name].state = .stopped
             default: break
             }
         }
@@ -298,7 +280,7 @@ public struct SupervisorMachine {
         // must not be cut off in the middle of a request. The SQL upgrade
         // beside the app is stopped the same way (each database's install is
         // one transaction: it rolls back).
-        for name in ServiceName.front where services[name]!.isRunning {
+        for name in ServiceName.front where services[name].isRunning {
             actions.append(.signal(name, SIGTERM, .mainProcess))
         }
         return actions + advanceStop(at: now)
@@ -308,12 +290,12 @@ public struct SupervisorMachine {
     private mutating func advanceStop(at now: Instant) -> [Action] {
         guard case .stopping(var stop) = phase else { return [] }
         var actions: [Action] = []
-        if !ServiceName.front.contains(where: { services[$0]!.isRunning }), services[.postgres]!.isRunning, !stop.databaseSignaled {
+        if !ServiceName.front.contains(where: { services[$0].isRunning }), services.postgres.isRunning, !stop.databaseSignaled {
             stop.databaseSignaled = true
             actions.append(.signal(.postgres, SIGINT, .mainProcess))
         }
         phase = .stopping(stop)
-        if !services.values.contains(where: \.isRunning) {
+        if !services.anyRunning {
             let code = finalCode(stop)
             phase = .finished(code)
             actions.append(.exit(code))
@@ -323,7 +305,7 @@ public struct SupervisorMachine {
 
     private func finalCode(_ stop: Stopping) -> Int32 {
         if let code = stop.code { return code }
-        if let last = services[.app]!.lastStatus { return last.code }
+        if let last = services.app.lastStatus { return last.code }
         return 128 + (stop.signal ?? SIGTERM)
     }
 }

@@ -2,7 +2,7 @@ import Glibc
 
 /// Upgrades the bundled cluster to the server's major version, one journaled
 /// step at a time, every program (pg_controldata, postgres --single, initdb,
-/// pg_upgrade, vacuumdb) a task of PID 1's supervisor run as the server's
+/// pg_upgrade, vacuumdb) a task (at boot: of PID 1's supervisor) run as the server's
 /// account. PGDATA itself is only ever renamed, and only after pg_upgrade
 /// succeeded and the new cluster was flushed to disk; the old cluster is
 /// removed only after the new server answered a check query.
@@ -10,7 +10,8 @@ import Glibc
 /// `prepare` runs before the server starts (recovery of an interrupted
 /// upgrade, then the upgrade up to the swap); `finish` after it is ready.
 public final class ClusterUpgrade {
-    let supervisor: Supervisor
+    let tasks: any TaskRunner
+    let logger: Logger
     let config: Configuration
     let serverUser: UserIdentity?
     let newBinaries: ServerBinaries
@@ -20,12 +21,12 @@ public final class ClusterUpgrade {
     var plan: UpgradePlan?
     /// Set once PGDATA is the new cluster and the post-start steps remain.
     private(set) var pending: UpgradeJournal?
-    var logger: Logger { supervisor.logger }
     static let totalSteps = 6
 
-    public init(supervisor: Supervisor, config: Configuration, serverUser: UserIdentity?, newBinaries: ServerBinaries,
+    public init(tasks: any TaskRunner, logger: Logger, config: Configuration, serverUser: UserIdentity?, newBinaries: ServerBinaries,
                 newMajor: Int, plan: UpgradePlan?) {
-        self.supervisor = supervisor
+        self.tasks = tasks
+        self.logger = logger
         self.config = config
         self.serverUser = serverUser
         self.newBinaries = newBinaries
@@ -38,7 +39,7 @@ public final class ClusterUpgrade {
 
     /// Finishes or undoes an interrupted upgrade, then upgrades an older
     /// cluster up to the swap. Returns notes for the phase's line.
-    public func prepare() throws(Supervisor.Interruption) -> [String] {
+    public func prepare() throws(Interruption) -> [String] {
         var notes: [String] = []
         switch UpgradeJournal.load(paths) {
         case .failure(let failure): throw .failure(failure)
@@ -51,7 +52,7 @@ public final class ClusterUpgrade {
         return notes
     }
 
-    private func recover(_ journal: UpgradeJournal) throws(Supervisor.Interruption) -> [String] {
+    private func recover(_ journal: UpgradeJournal) throws(Interruption) -> [String] {
         let action = UpgradeRecovery.decide(journal, paths: paths, serverMajor: newMajor)
         switch action {
         case .refuse(let message):
@@ -75,7 +76,7 @@ public final class ClusterUpgrade {
     }
 
     /// Removes the half-made new cluster; PGDATA is the old cluster again.
-    private func rollBack(_ journal: UpgradeJournal, keepLogs: Bool = false) throws(Supervisor.Interruption) {
+    private func rollBack(_ journal: UpgradeJournal, keepLogs: Bool = false) throws(Interruption) {
         let new = paths.newCluster(major: journal.newMajor)
         if keepLogs, FileIO.isDirectory(new + "/pg_upgrade_output.d") {
             FileSystem.removeTree(paths.failedLogs)
@@ -97,7 +98,7 @@ public final class ClusterUpgrade {
     }
 
     /// PGDATA -> PGDATA.M.old, then PGDATA.N.new -> PGDATA, each rename made durable.
-    private func swap(_ journal: inout UpgradeJournal, renameOld: Bool) throws(Supervisor.Interruption) {
+    private func swap(_ journal: inout UpgradeJournal, renameOld: Bool) throws(Interruption) {
         let old = paths.oldCluster(major: journal.oldMajor), new = paths.newCluster(major: journal.newMajor)
         if renameOld {
             let rc = FileSystem.renameNoReplace(paths.pgdata, old)
@@ -113,7 +114,7 @@ public final class ClusterUpgrade {
 
     // MARK: the upgrade
 
-    private func upgrade(_ plan: UpgradePlan) throws(Supervisor.Interruption) -> [String] {
+    private func upgrade(_ plan: UpgradePlan) throws(Interruption) -> [String] {
         let start = Instant.now()
         // Space again: a roll-back just now may have freed some, and nothing may be started without it.
         var plan = plan
@@ -127,18 +128,18 @@ public final class ClusterUpgrade {
         let oldServer = server(plan.oldBinaries, paths.pgdata)
         do {
             let facts = try step(&journal, .inspecting, 1, "reading the PostgreSQL \(plan.oldMajor) cluster with its own programs (recovery, clean shutdown)") {
-                () throws(Supervisor.Interruption) in try readOldCluster(plan, oldServer)
+                () throws(Interruption) in try readOldCluster(plan, oldServer)
             }
             let carried = try step(&journal, .initializing, 2, "initdb of the PostgreSQL \(plan.newMajor) cluster in \(new) (\(facts.description))") {
-                () throws(Supervisor.Interruption) in try initializeNewCluster(plan, facts, new)
+                () throws(Interruption) in try initializeNewCluster(plan, facts, new)
             }
             if let carried { logger.warning("upgrade: " + carried) }
             let transfer = try step(&journal, .checking, 3, "pg_upgrade --check") {
-                () throws(Supervisor.Interruption) in try checkUpgrade(plan, facts, new)
+                () throws(Interruption) in try checkUpgrade(plan, facts, new)
             }
             journal.transfer = transfer
             try step(&journal, .upgrading, 4, "pg_upgrade --\(transfer.rawValue), then flushing the new cluster to disk") {
-                () throws(Supervisor.Interruption) in try runUpgrade(plan, facts, new, transfer)
+                () throws(Interruption) in try runUpgrade(plan, facts, new, transfer)
             }
             // Only now, with every file of the new cluster on disk, may a crash lead forward.
             try advance(&journal, to: .upgraded)
@@ -163,7 +164,7 @@ public final class ClusterUpgrade {
 
     /// Journals `next`, logs its start and its end with the duration.
     private func step<T>(_ journal: inout UpgradeJournal, _ next: UpgradeJournal.Step, _ number: Int, _ what: String,
-                         _ body: () throws(Supervisor.Interruption) -> T) throws(Supervisor.Interruption) -> T {
+                         _ body: () throws(Interruption) -> T) throws(Interruption) -> T {
         try advance(&journal, to: next)
         logger.info("upgrade: step \(number)/\(Self.totalSteps): \(what) ...")
         let start = Instant.now()
@@ -174,9 +175,9 @@ public final class ClusterUpgrade {
 
     /// One query in single-user mode, which also runs crash recovery and ends
     /// with a shutdown checkpoint: pg_upgrade needs a cleanly shut down old cluster.
-    private func readOldCluster(_ plan: UpgradePlan, _ oldServer: BundledServer) throws(Supervisor.Interruption) -> OldClusterFacts {
+    private func readOldCluster(_ plan: UpgradePlan, _ oldServer: BundledServer) throws(Interruption) -> OldClusterFacts {
         do {
-            if let why = try oldServer.clearStalePidFile(liveChildren: supervisor.runtime.liveChildren) {
+            if let why = try oldServer.clearStalePidFile(liveChildren: tasks.liveChildren) {
                 logger.warning("upgrade: removed \(paths.pgdata)/postmaster.pid: \(why)")
             }
         } catch {
@@ -201,7 +202,7 @@ public final class ClusterUpgrade {
     /// initdb into `PGDATA.N.new` with the old cluster's encoding, locale and
     /// checksums, then its configuration. Returns a warning when the old
     /// server settings could not be carried over.
-    private func initializeNewCluster(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String) throws(Supervisor.Interruption) -> String? {
+    private func initializeNewCluster(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String) throws(Interruption) -> String? {
         if mkdir(new, 0o700) != 0 {
             throw .failure(Failure(ExitCode.volumeUnusable, "cannot create \(new): \(lastErrnoText())"))
         }
@@ -212,7 +213,7 @@ public final class ClusterUpgrade {
                     environment: newServer.serverEnvironment())
         let originals: ConfigurationCarryOver.Originals
         do { originals = try ConfigurationCarryOver.copy(from: paths.pgdata, to: new, owner: serverUser) } catch { throw .failure(error) }
-        let validation = try supervisor.runTask(ConfigurationCarryOver.validationSpec(
+        let validation = try tasks.run(ConfigurationCarryOver.validationSpec(
             binaries: plan.newBinaries, directory: new, user: serverUser, environment: newServer.serverEnvironment()))
         if validation.status.succeeded { return nil }
         let kept: [String]
@@ -223,21 +224,21 @@ public final class ClusterUpgrade {
 
     /// `pg_upgrade --check`; in auto mode `--clone` first, `--copy` when the
     /// filesystem cannot clone. Returns the transfer mode to use.
-    private func checkUpgrade(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String) throws(Supervisor.Interruption) -> UpgradeMode {
+    private func checkUpgrade(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String) throws(Interruption) -> UpgradeMode {
         let first: UpgradeMode = plan.requestedMode == .auto ? .clone : plan.requestedMode
-        let result = try supervisor.runTask(pgUpgradeSpec(plan, facts, new, first, check: true))
+        let result = try tasks.run(pgUpgradeSpec(plan, facts, new, first, check: true))
         if result.status.succeeded { return first }
         if plan.requestedMode == .auto, result.lines.contains(where: { $0.contains("clone") }) {
             logger.info("upgrade: this filesystem cannot clone files (\(result.lines.last { $0.contains("clone") } ?? "")); copying instead")
-            let again = try supervisor.runTask(pgUpgradeSpec(plan, facts, new, .copy, check: true))
+            let again = try tasks.run(pgUpgradeSpec(plan, facts, new, .copy, check: true))
             if again.status.succeeded { return .copy }
             throw .failure(pgUpgradeFailure("pg_upgrade --check", again))
         }
         throw .failure(pgUpgradeFailure("pg_upgrade --check", result))
     }
 
-    private func runUpgrade(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String, _ transfer: UpgradeMode) throws(Supervisor.Interruption) {
-        let result = try supervisor.runTask(pgUpgradeSpec(plan, facts, new, transfer, check: false))
+    private func runUpgrade(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String, _ transfer: UpgradeMode) throws(Interruption) {
+        let result = try tasks.run(pgUpgradeSpec(plan, facts, new, transfer, check: false))
         guard result.status.succeeded else { throw .failure(pgUpgradeFailure("pg_upgrade", result)) }
         if !FileSystem.syncFilesystem(of: new) {
             throw .failure(Failure(ExitCode.volumeUnusable, "cannot flush \(new) to disk: \(lastErrnoText())"))
@@ -248,7 +249,7 @@ public final class ClusterUpgrade {
     }
 
     /// Its output is kept for an error message, not logged: each step is one line of ours.
-    private func pgUpgradeSpec(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String, _ mode: UpgradeMode, check: Bool) throws(Supervisor.Interruption) -> ProcessSpec {
+    private func pgUpgradeSpec(_ plan: UpgradePlan, _ facts: OldClusterFacts, _ new: String, _ mode: UpgradeMode, check: Bool) throws(Interruption) -> ProcessSpec {
         let work = UpgradePaths.workDirectory(runDirectory: config.runDirectory)
         do { try DataVolume.ownedDirectory(work, mode: 0o700, owner: serverUser) } catch { throw .failure(error) }
         let program = plan.newBinaries.path("pg_upgrade")
@@ -263,7 +264,7 @@ public final class ClusterUpgrade {
                            user: serverUser, workingDirectory: work, output: .captured)
     }
 
-    private func pgUpgradeFailure(_ what: String, _ result: Supervisor.TaskResult) -> Failure {
+    private func pgUpgradeFailure(_ what: String, _ result: TaskResult) -> Failure {
         Failure(ExitCode.volumeUnusable, "\(what) \(result.status). Its last lines:\n  " + result.lines.suffix(12).joined(separator: "\n  "))
     }
 
@@ -273,7 +274,7 @@ public final class ClusterUpgrade {
         for (binaries, directory) in [(plan.oldBinaries, paths.pgdata), (plan.newBinaries, new)]
             where FileIO.exists(directory + "/postmaster.pid") {
             let pgCtl = binaries.path("pg_ctl")
-            _ = try? supervisor.runTask(ProcessSpec(
+            _ = try? tasks.run(ProcessSpec(
                 source: "pg_ctl", executable: pgCtl, arguments: [pgCtl, "stop", "-D", directory, "-m", "fast", "-w", "-t", "5"],
                 environment: server(binaries, directory).serverEnvironment(), user: serverUser, workingDirectory: "/", output: .captured))
         }
@@ -283,10 +284,10 @@ public final class ClusterUpgrade {
 
     /// Once the new server answered: the check query and extension updates
     /// (by the database helper), statistics, then the old cluster goes.
-    public func finish(helper: DatabaseHelper, socketDirectory: String) throws(Supervisor.Interruption) -> [String] {
+    public func finish(helper: DatabaseHelper, socketDirectory: String) throws(Interruption) -> [String] {
         guard var journal = pending else { return [] }
         let old = paths.oldCluster(major: journal.oldMajor)
-        let verify = try supervisor.runTask(helper.spec(.upgradeVerify))
+        let verify = try tasks.run(helper.spec(.upgradeVerify))
         guard verify.status.succeeded else {
             throw .failure(Failure(ExitCode.databaseUnavailable, "the upgraded PostgreSQL \(journal.newMajor) cluster started but failed its check (see above); the PostgreSQL \(journal.oldMajor) cluster is intact in \(old). The next boot checks again; to go back to \(journal.oldMajor) instead, stop the container, then move \(paths.pgdata) away, rename \(old) to \(paths.pgdata), delete \(paths.journal), and run the image with PostgreSQL \(journal.oldMajor)"))
         }
@@ -294,7 +295,7 @@ public final class ClusterUpgrade {
         logger.info("upgrade: step 6/\(Self.totalSteps): the PostgreSQL \(journal.newMajor) cluster answered its check; updating statistics (vacuumdb --all --analyze-in-stages) ...")
         let start = Instant.now()
         let vacuumdb = newBinaries.path("vacuumdb")
-        let analyze = try supervisor.runTask(ProcessSpec(
+        let analyze = try tasks.run(ProcessSpec(
             source: "vacuumdb", executable: vacuumdb,
             arguments: [vacuumdb, "--all", "--analyze-in-stages", "--host=\(socketDirectory)", "--port=\(config.database.port)", "--username=\(BundledServer.superuser)"],
             environment: server(newBinaries, paths.pgdata).serverEnvironment(), user: serverUser, workingDirectory: "/", output: .captured))
@@ -324,7 +325,7 @@ public final class ClusterUpgrade {
 
     // MARK: helpers
 
-    private func advance(_ journal: inout UpgradeJournal, to next: UpgradeJournal.Step) throws(Supervisor.Interruption) {
+    private func advance(_ journal: inout UpgradeJournal, to next: UpgradeJournal.Step) throws(Interruption) {
         do { try journal.advance(to: next, paths) } catch { throw .failure(error) }
     }
 
@@ -335,9 +336,9 @@ public final class ClusterUpgrade {
 
     /// Runs one of the server's programs as its account; its output is kept, not logged.
     private func run(_ binaries: ServerBinaries, _ program: String, _ arguments: [String], environment: [String: String],
-                     stdin: ProcessSpec.Stdin = .null) throws(Supervisor.Interruption) -> [String] {
+                     stdin: ProcessSpec.Stdin = .null) throws(Interruption) -> [String] {
         let path = binaries.path(program)
-        let result = try supervisor.runTask(ProcessSpec(source: program, executable: path, arguments: [path] + arguments,
+        let result = try tasks.run(ProcessSpec(source: program, executable: path, arguments: [path] + arguments,
                                                         environment: environment, user: serverUser, workingDirectory: "/",
                                                         stdin: stdin, output: .captured))
         guard result.status.succeeded else {

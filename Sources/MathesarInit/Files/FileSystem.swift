@@ -91,22 +91,11 @@ public enum FileSystem {
             close(fd)
             return .failure(.unreadable("it has \(st.st_nlink - 1) other hard link(s), possibly to a file outside the volume"))
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let why = lastErrnoText()
-                close(fd)
-                return .failure(.unreadable(why))
-            }
-            if n == 0 { return .success((bytes, fd)) }
-            bytes.append(contentsOf: chunk[0..<n])
-            if bytes.count > limit {
-                close(fd)
-                return .failure(.tooLarge)
-            }
+        switch FileIO.readAll(fd, limit: limit) {
+        case .success(let bytes): return .success((bytes, fd))
+        case .failure(let error):
+            close(fd)
+            return .failure(error)
         }
     }
 

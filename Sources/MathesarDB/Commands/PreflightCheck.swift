@@ -110,9 +110,8 @@ struct PreflightCheck {
         var major: Int?
         if let fromPath = binaries.majorVersionFromPath {
             major = fromPath
-        } else if let runtime = try? Runtime(logFormat: config.logFormat) {
-            let supervisor = Supervisor(runtime: runtime, policy: .never, timings: config.timings, mode: "check")
-            if case .success(let found)? = try? binaries.majorVersion(supervisor: supervisor, user: serverUser) { major = found }
+        } else if case .success(let found)? = try? binaries.majorVersion(tasks: DirectTaskRunner(), user: serverUser) {
+            major = found
         }
         guard let major else {
             problem("server binaries", "\(binaries.path("postgres")) --version did not give a version", ExitCode.configuration)

@@ -22,6 +22,12 @@ public enum FileIO {
             if (st.st_mode & S_IFMT) == S_IFDIR { return .failure(.isDirectory) }
             if (st.st_mode & S_IFMT) != S_IFREG { return .failure(.unreadable("it is not a regular file (a FIFO, socket or device)")) }
         }
+        return readAll(fd, limit: limit)
+    }
+
+    /// Everything left to read on an open descriptor, at most `limit` bytes
+    /// (the one read loop: `read` and `FileSystem.readPrivateFile` share it).
+    public static func readAll(_ fd: Int32, limit: Int) -> Result<[UInt8], ReadError> {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
