@@ -33,6 +33,10 @@ public struct DatabaseHelper {
         case upgradeVerify = "__upgrade-verify"
         /// Beside the app: warn when it answers 400 to the host names users will open.
         case hostsProbe = "__hosts-probe"
+        /// Only wait until the server on PGDATA accepts connections (restore's private server).
+        case serverReady = "__server-ready"
+        /// `reindex --database NAME`: rebuild after a collation change (the database in `Variable.reindexDatabase`).
+        case reindex = "__reindex"
         /// After the migrate command: the internal database's migration fingerprint.
         case migrationState = "__migration-state"
         /// `prepare`: the template's role gets a password that can never log in.
@@ -44,6 +48,7 @@ public struct DatabaseHelper {
         public static let socketDirectory = "MSI_SOCKET_DIR"
         /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
         public static let postmasterPID = "MSI_POSTMASTER_PID"
+        public static let reindexDatabase = "MSI_REINDEX_DATABASE"
         /// "1": the readiness step also reports the internal database's migration fingerprint.
         public static let migrationState = "MSI_MIGRATION_STATE"
     }
