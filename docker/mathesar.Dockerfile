@@ -166,6 +166,22 @@ ENV MATHESAR_DATA_DIR=/var/lib/postgresql \
 # Children run in this directory (mathesar.install and config.wsgi import
 # from it).
 WORKDIR /code
+
+# The template cluster a first boot copies instead of running initdb and the
+# migrate command (`mathesar-init prepare`: initdb with boot's settings, the
+# role and internal database, the migrate command, a clean shutdown, then
+# /usr/local/share/mathesar-init/template/{cluster,manifest.json}). It holds
+# no secret: prepare's key and password are random and live only in this
+# step's processes, and the template's role has no password at all (the
+# first boot sets the generated one). MATHESAR_APP_FINGERPRINT_PATHS names
+# the files that say the app changed: while they and the internal database's
+# django_migrations are as the last successful run left them, boot skips the
+# migrate command (MATHESAR_MIGRATE=changed).
+ENV MATHESAR_APP_FINGERPRINT_PATHS=/code/mathesar/__init__.py:/code/mathesar/migrations
+RUN set -eux; \
+    mathesar-init prepare; \
+    test -f /usr/local/share/mathesar-init/template/manifest.json; \
+    test ! -e /usr/local/share/mathesar-init/template.prepare-incomplete
 EXPOSE 8000
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \

@@ -343,7 +343,7 @@ check "image: no \"main\" cluster from the package" grep -qx 'main_cluster=' <<<
 
 summary() {
   echo
-  echo "image $IMAGE: $((SIZE / 1000000)) MB; podman run -> first HTTP 200 (fresh volume, initdb included): ${FIRST_200:-n/a}s; podman stop: ${STOP_TIMES[*]:-n/a} s"
+  echo "image $IMAGE: $((SIZE / 1000000)) MB; podman run -> first HTTP 200 (fresh volume, the template copied): ${FIRST_200:-n/a}s; podman stop: ${STOP_TIMES[*]:-n/a} s"
   if [ "$FAILED" -gt 0 ]; then
     printf 'failed: %s\n' "${FAILURES[@]}"
   fi
@@ -391,6 +391,10 @@ if secs=$(wait_http_200 "$C1" /standin/version/ "$t0"); then
     test "$(p exec "$C1" sh -c 'tr -d "\n" < /var/lib/mathesar/secrets/secret_key | wc -c')" = 50
   check "first run: secret persisted with mode 0600" \
     test "$(p exec "$C1" stat -c %a /var/lib/mathesar/secrets/secret_key)" = 600
+  check "first run: the cluster was copied from the image's template (no initdb)" \
+    bash -c 'pod logs "$1" 2>&1 | grep -q "created the PostgreSQL [0-9]* cluster from the template"' _ "$C1"
+  check "first run: the migrate command was skipped (the template's migrations are the app's)" \
+    bash -c 'pod logs "$1" 2>&1 | grep -q "migrate: skipped: neither the app"' _ "$C1"
   pgv=$(p exec "$C1" cat /var/lib/mathesar/postgres/PG_VERSION)
   check "first run: the cluster in the volume is PostgreSQL $PG_MAJOR (PG_VERSION $pgv)" test "$pgv" = "$PG_MAJOR"
 
@@ -456,6 +460,8 @@ if secs=$(wait_http_200 "$C2" /standin/version/ "$t0"); then
   check "recreate: data kept (sales is still configured)" test "$(db_versions "$URL" "$JAR2")" = "sales=0.11.0"
   check "recreate: the upload survived the container (same content in the volume)" \
     test "$(p exec "$C2" cat "/var/lib/mathesar/media/$ADMIN_USER/people.csv" 2>/dev/null)" = "name,city"
+  check "recreate: nothing changed, so the migrate command was skipped" \
+    bash -c 'pod logs "$1" 2>&1 | grep -q "migrate: skipped: neither the app"' _ "$C2"
   check "recreate: no static files collected at boot (no 'Deleting' line)" \
     bash -c '! pod logs "$1" 2>&1 | grep -E "Deleting|static files? copied"' _ "$C2"
   if ! pod logs "$C2" 2>&1 | grep -qiE 'not properly shut down|automatic recovery'; then
@@ -645,6 +651,8 @@ if p build --pull=never --format docker -t "$STUB_BASE" "$LOGDIR/official-layout
   run_app "$CM" -v "$MVOL:/var/lib/postgresql" "$MIMAGE"
   if secs=$(wait_http_200 "$CM" /standin/version/ "$t0"); then
     pass "mathesar.Dockerfile image: HTTP 200 ${secs}s after podman run"
+    check "mathesar.Dockerfile image: the cluster was copied from the image's template" \
+      bash -c 'pod logs "$1" 2>&1 | grep -q "created the PostgreSQL [0-9]* cluster from the template"' _ "$CM"
     check "mathesar.Dockerfile image: cluster at /var/lib/postgresql/mathesar (PostgreSQL $PG_MAJOR)" \
       test "$(p exec "$CM" cat /var/lib/postgresql/mathesar/PG_VERSION)" = "$PG_MAJOR"
     check "mathesar.Dockerfile image: static files served, none collected at boot" bash -c '

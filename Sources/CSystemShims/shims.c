@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <dirent.h>
@@ -295,4 +296,223 @@ long msi_release_readonly_file_pages(void) {
     if (candidate) released += release_mapping(start, end);
     fclose(smaps);
     return released;
+}
+
+// ---------------------------------------------------------------------------
+// Tree copy (template cluster -> first boot's temporary directory)
+
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+
+static int append_listing(struct msi_copy_result *r, const char *line) {
+    size_t n = strlen(line);
+    char *grown = realloc(r->listing, r->listing_length + n + 1);
+    if (!grown) return ENOMEM;
+    memcpy(grown + r->listing_length, line, n + 1);
+    r->listing = grown;
+    r->listing_length += n;
+    return 0;
+}
+
+static int write_all_at(int out, const char *buffer, size_t length, off_t offset) {
+    for (size_t written = 0; written < length;) {
+        ssize_t w = pwrite(out, buffer + written, length - written, offset + (off_t)written);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        written += (size_t)w;
+    }
+    return 0;
+}
+
+static int is_zero(const char *block, size_t length) {
+    for (size_t i = 0; i < length; i++) if (block[i]) return 0;
+    return 1;
+}
+
+// MSI_COPY_MAKE_HOLES: read and write, leaving 4 kB blocks of zeros out (the
+// template: PostgreSQL's zero-filled WAL segment is mostly zeros).
+static int copy_making_holes(int in, int out, uint64_t size, int *methods) {
+    static char buffer[1 << 16];
+    off_t offset = 0;
+    for (;;) {
+        ssize_t n = pread(in, buffer, sizeof buffer, offset);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno;
+        }
+        for (ssize_t at = 0; at < n; at += 4096) {
+            size_t length = (size_t)(n - at) < 4096 ? (size_t)(n - at) : 4096;
+            if (is_zero(buffer + at, length)) continue;
+            int e = write_all_at(out, buffer + at, length, offset + at);
+            if (e) return e;
+        }
+        offset += n;
+        *methods |= 4;
+    }
+    return ftruncate(out, (off_t)size) == 0 ? 0 : errno;
+}
+
+// copy_file_range of [offset, offset + length), falling back to read/write.
+static int copy_range(int in, int out, off_t offset, uint64_t length, int *methods) {
+    off_t in_offset = offset, out_offset = offset;
+    uint64_t done = 0;
+    while (done < length) {
+        ssize_t n = copy_file_range(in, &in_offset, out, &out_offset, length - done, 0);
+        if (n > 0) {
+            done += (uint64_t)n;
+            *methods |= 2;
+            continue;
+        }
+        if (n == 0) return 0;  // the source got shorter: the listing records what was copied
+        if (errno == EINTR) continue;
+        if (!(errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) return errno;
+        static char buffer[1 << 16];
+        while (done < length) {
+            size_t want = length - done < sizeof buffer ? (size_t)(length - done) : sizeof buffer;
+            ssize_t r = pread(in, buffer, want, offset + (off_t)done);
+            if (r == 0) return 0;
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                return errno;
+            }
+            int e = write_all_at(out, buffer, (size_t)r, offset + (off_t)done);
+            if (e) return e;
+            done += (uint64_t)r;
+            *methods |= 4;
+        }
+    }
+    return 0;
+}
+
+// MSI_COPY_FILL_HOLES: clone, or copy the data extents only; then the holes
+// are allocated (fallocate: metadata only, reads give zeros), so that
+// PostgreSQL never meets a full disk in a WAL segment it thinks it has.
+static int copy_filling_holes(int in, int out, uint64_t size, int *methods) {
+    if (size == 0) return 0;
+    int holes = 1;
+    if (ioctl(out, FICLONE, in) == 0) {
+        *methods |= 1;
+    } else {
+        off_t data = 0;
+        holes = 0;
+        for (;;) {
+            data = lseek(in, data, SEEK_DATA);
+            if (data < 0) {
+                if (errno == ENXIO) { holes = 1; break; }  // no data after this point
+                // No SEEK_DATA here: all of it is data.
+                int e = copy_range(in, out, 0, size, methods);
+                if (e) return e;
+                break;
+            }
+            if (data > 0) holes = 1;
+            off_t hole = lseek(in, data, SEEK_HOLE);
+            if (hole < 0) hole = (off_t)size;
+            int e = copy_range(in, out, data, (uint64_t)(hole - data), methods);
+            if (e) return e;
+            data = hole;
+            if ((uint64_t)data >= size) break;
+            holes = 1;
+        }
+        if (holes && ftruncate(out, (off_t)size) != 0) return errno;
+    }
+    // Only files with holes: on a file written in full it would cost time for nothing.
+    if (holes && fallocate(out, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP && errno != ENOSYS) return errno;
+    return 0;
+}
+
+static int copy_contents(int in, int out, uint64_t size, int mode, int *methods) {
+    return mode == MSI_COPY_MAKE_HOLES ? copy_making_holes(in, out, size, methods)
+                                       : copy_filling_holes(in, out, size, methods);
+}
+
+static int compare_names(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int copy_tree_at(int src, int dst, const char *prefix, mode_t dir_mode, mode_t file_mode, int mode,
+                        struct msi_copy_result *r) {
+    int listing_fd = dup(src);
+    if (listing_fd < 0) return errno;
+    DIR *dir = fdopendir(listing_fd);
+    if (!dir) {
+        int e = errno;
+        close(listing_fd);
+        return e;
+    }
+    char **names = NULL;
+    size_t count = 0, capacity = 0;
+    int error = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
+        if (count == capacity) {
+            capacity = capacity ? capacity * 2 : 64;
+            char **grown = realloc(names, capacity * sizeof *names);
+            if (!grown) { error = ENOMEM; break; }
+            names = grown;
+        }
+        names[count] = strdup(entry->d_name);
+        if (!names[count]) { error = ENOMEM; break; }
+        count++;
+    }
+    closedir(dir);
+    if (!error) qsort(names, count, sizeof *names, compare_names);
+    for (size_t i = 0; i < count && !error; i++) {
+        const char *name = names[i];
+        char relative[1024];
+        snprintf(relative, sizeof relative, "%s%s", prefix, name);
+        snprintf(r->failed_path, sizeof r->failed_path, "%s", relative);
+        struct stat st;
+        if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { error = errno; break; }
+        char line[1200];
+        if (S_ISDIR(st.st_mode)) {
+            if (mkdirat(dst, name, dir_mode) != 0) { error = errno; break; }
+            int child_src = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child_src < 0) { error = errno; break; }
+            int child_dst = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (child_dst < 0) { error = errno; close(child_src); break; }
+            // mkdirat applies the umask: the mode is set explicitly.
+            if (fchmod(child_dst, dir_mode) != 0) error = errno;
+            snprintf(line, sizeof line, "d %s\n", relative);
+            if (!error) error = append_listing(r, line);
+            char nested[1024];
+            snprintf(nested, sizeof nested, "%s/", relative);
+            if (!error) error = copy_tree_at(child_src, child_dst, nested, dir_mode, file_mode, mode, r);
+            close(child_src);
+            close(child_dst);
+        } else if (S_ISREG(st.st_mode)) {
+            int in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+            if (in < 0) { error = errno; break; }
+            int out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, file_mode);
+            if (out < 0) { error = errno; close(in); break; }
+            struct stat opened;
+            if (fstat(in, &opened) != 0) error = errno;
+            if (!error) error = copy_contents(in, out, (uint64_t)opened.st_size, mode, &r->methods);
+            if (!error && fchmod(out, file_mode) != 0) error = errno;
+            struct stat copied;
+            if (!error && fstat(out, &copied) != 0) error = errno;
+            close(in);
+            close(out);
+            if (!error) {
+                r->files++;
+                r->bytes += (uint64_t)copied.st_size;
+                snprintf(line, sizeof line, "f %s %llu\n", relative, (unsigned long long)copied.st_size);
+                error = append_listing(r, line);
+            }
+        } else {
+            error = S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
+        }
+    }
+    for (size_t i = 0; i < count; i++) free(names[i]);
+    free(names);
+    if (!error) r->failed_path[0] = 0;
+    return error;
+}
+
+int msi_copy_tree(int src_dirfd, int dst_dirfd, mode_t dir_mode, mode_t file_mode, int mode, struct msi_copy_result *result) {
+    memset(result, 0, sizeof *result);
+    return copy_tree_at(src_dirfd, dst_dirfd, "", dir_mode, file_mode, mode, result);
 }

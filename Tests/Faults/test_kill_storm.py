@@ -1,16 +1,22 @@
 """Kill storm: boot, a writer committing numbered rows through the
 app's environment, then SIGKILL of the whole PID namespace at a random moment
-(first-boot initdb, boot, migration, the app writing, a stop in progress).
+(first-boot initdb, boot, migration, the app writing, a stop in progress),
+and a kill inside the copy of a template cluster.
 After every cycle the next boot must work; after all of them every
 acknowledged row is present, pg_amcheck is clean, and no temporary file or
 directory of ours is left in the volume."""
+import os
+import shutil
 import signal
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-from faults import (SCALE, WRITER, DirectServer, acknowledged, add, bundled_env, leftovers, record, rng, wait_until)
-from harness import Init, signal_pid_if
+from faults import (SCALE, WRITER, DirectServer, acknowledged, add, bundled_env, leftovers, namespace_pid, record, rng,
+                    wait_until)
+from harness import INIT, Init, base_env, free_port, signal_pid_if
 
 ROW_RANGE = 1_000_000
 # Each moment is aimed at by waiting for what proves it has come (a file initdb
@@ -194,3 +200,69 @@ def test_stop_during_first_boot_initdb_leaves_nothing_then_boots(volume, tmp_pat
     assert "created a PostgreSQL 15 cluster" in init.output
     add("stop_during_initdb", stops=1)
     record("stop_during_initdb", exit_code=143, temporaries_left=0)
+
+
+# Which copy_file_range call of the template copy gets a SIGSTOP injected
+# (strace -e inject): a point inside the copy that does not depend on timing.
+COPY_STOP_CALLS = [1, 300, 900]
+
+
+def template_for_faults(root):
+    """A template made by prepare (no migrate command: only the cluster matters here)."""
+    env = base_env(MATHESAR_TEMPLATE_DIR=root / "template", POSTGRES_PORT=free_port())
+    init = Init(["prepare"], env)
+    assert init.wait(180) == 0, init.output
+    return root / "template"
+
+
+@pytest.mark.parametrize("call", COPY_STOP_CALLS, ids=[f"call-{n}" for n in COPY_STOP_CALLS])
+def test_kill_inside_the_template_copy_leaves_no_half_cluster_then_boots_from_it(volume, tmp_path, call):
+    """First boot from a template, frozen by an injected SIGSTOP at the Nth
+    copy_file_range of the copy, then the whole PID namespace SIGKILLed:
+    PGDATA holds no cluster (only the temporary sibling does), and the next
+    boot removes it, copies the template again and boots."""
+    root = Path(tempfile.mkdtemp(prefix="msi-faults-template-"))
+    os.chmod(root, 0o755)
+    ack = tmp_path / "ack"
+    ack.mkdir()
+    try:
+        template = template_for_faults(root)
+        files = sum(1 for p in (template / "cluster").rglob("*") if p.is_file())
+        env = bundled_env(volume, ack, ID_START=0, ROWS=5, MATHESAR_RESTART="never", MATHESAR_TEMPLATE_DIR=template)
+        temporary = volume.data / "postgres.initdb-incomplete"
+        trace = tmp_path / "strace.log"
+        traced = Init(["-f", "-qq", "-o", str(trace), "-e", "trace=copy_file_range",
+                       "-e", f"inject=copy_file_range:signal=SIGSTOP:when={call}",
+                       "unshare", "--pid", "--fork", "--mount-proc", "--kill-child", str(INIT), "run", "--", *WRITER],
+                      env, namespace=False, binary=shutil.which("strace"))
+        try:
+            # strace says so once the copier is in its group stop (a ptrace stop
+            # of each traced call looks the same in /proc).
+            def stopped():
+                return trace.exists() and "stopped by SIGSTOP" in trace.read_text()
+            assert wait_until(lambda: stopped() or traced.proc.poll() is not None, timeout=120,
+                              interval=0.01), traced.output
+            assert traced.proc.poll() is None, traced.output
+            copied = sum(1 for p in temporary.rglob("*") if p.is_file())
+            assert 0 < copied < files, (copied, files)
+            assert not volume.pgdata.exists(), "a cluster appeared in PGDATA before the copy was complete"
+            pid1 = next(pid for pid, _, comm in traced.descendants() if comm == "mathesar-init"
+                        and namespace_pid(pid) == 1)
+            signal_pid_if(pid1, signal.SIGKILL, lambda p: namespace_pid(p) == 1)
+            traced.proc.wait(30)
+        finally:
+            traced.kill()
+        assert not volume.pgdata.exists() and temporary.exists()
+        init = Init(["run", "--", *WRITER], env)
+        assert init.wait(120) == 0, init.output
+        assert "removed what an interrupted first boot left" in init.output, init.output
+        assert "created the PostgreSQL 15 cluster from the template" in init.output, init.output
+        assert not leftovers(volume.root), leftovers(volume.root)
+        assert volume.controldata_state() == "shut down"
+        with DirectServer(volume.pgdata) as server:
+            code, report = server.amcheck()
+        assert code == 0, report
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    add("kill_inside_template_copy", kills=1)
+    record(f"kill_inside_template_copy_call_{call}", files_copied_before_the_kill=copied, template_files=files)

@@ -93,4 +93,34 @@ int msi_pipe_cloexec(int fds[2]);
 /// left alone. Trims malloc's free memory first. Returns the bytes released.
 long msi_release_readonly_file_pages(void);
 
+/// What msi_copy_tree did: a listing of every entry copied ("d REL" and
+/// "f REL SIZE" lines, sorted by name within each directory; malloc'd, the
+/// caller frees it), counts, and which copy methods were used.
+struct msi_copy_result {
+    char *listing;
+    size_t listing_length;
+    uint64_t files;
+    uint64_t bytes;
+    /// Bit 1: FICLONE (reflink), bit 2: copy_file_range, bit 4: read/write.
+    int methods;
+    /// The entry that failed, relative to the source root.
+    char failed_path[1024];
+};
+
+/// Copies the tree below `src_dirfd` into the empty directory `dst_dirfd`
+/// through descriptors only: directories made with mkdirat (`dir_mode`),
+/// files created with O_CREAT | O_EXCL | O_NOFOLLOW (`file_mode`), so that
+/// nothing in the destination is followed or overwritten. Contents are
+/// copied by `mode`: MSI_COPY_MAKE_HOLES reads and writes, leaving blocks of
+/// zeros out as holes (a template: PostgreSQL's WAL segment is mostly
+/// zeros); MSI_COPY_FILL_HOLES clones (FICLONE) where the filesystem can,
+/// else copies only the data extents in the kernel (copy_file_range), then
+/// allocates the holes (fallocate), so that the copy is a fully allocated
+/// file. A symbolic link or special file in the source is refused (ELOOP or
+/// EINVAL). No fsync: the caller flushes the filesystem once. Returns 0 or
+/// the first errno.
+#define MSI_COPY_MAKE_HOLES 1
+#define MSI_COPY_FILL_HOLES 2
+int msi_copy_tree(int src_dirfd, int dst_dirfd, mode_t dir_mode, mode_t file_mode, int mode, struct msi_copy_result *result);
+
 #endif

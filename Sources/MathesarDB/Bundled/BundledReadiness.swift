@@ -37,11 +37,11 @@ struct BundledReadiness {
             password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
             CollationSurvey.atBoot(server: server, logger: logger)
-            return 0
         } catch {
             logger.error("reconciling the role and database on the bundled PostgreSQL failed: \(error)")
             return ExitCode.databaseUnavailable
         }
+        return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger) : 0
     }
 
     /// `__server-ready`: the wait alone, for a server that is not the app's yet (restore).

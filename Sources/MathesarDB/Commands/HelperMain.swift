@@ -59,6 +59,8 @@ public enum HelperMain {
         case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
         case .serverReady: return BundledReadiness(server: server, logger: logger).waitUntilReady()
         case .reindex: return CollationSurvey.reindex(server: server, database: environment[DatabaseHelper.Variable.reindexDatabase] ?? "", logger: logger)
+        case .migrationState: return MigrationState.report(server, logger: logger)
+        case .sealTemplate: return TemplateSeal.run(server, logger: logger)
         }
     }
 }

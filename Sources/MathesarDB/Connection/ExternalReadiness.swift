@@ -13,7 +13,7 @@ struct ExternalReadiness {
         case .success(let notes):
             for note in notes { logger.info(note) }
             CollationSurvey.internalOnly(server: server, logger: logger)
-            return 0
+            return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger) : 0
         case .failure(let failure):
             logger.error(failure.message)
             return failure.code

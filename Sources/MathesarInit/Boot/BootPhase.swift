@@ -12,6 +12,8 @@ public enum BootPhase: String, Sendable, CaseIterable {
     case database
     /// `MATHESAR_MIGRATE_COMMAND`.
     case migrate
+    /// `prepare`: the template's role loses its one-time password.
+    case template
     /// The bundled role's new password into the app's stored copy.
     case credentials
     /// `MATHESAR_SQL_UPGRADE_COMMAND`.

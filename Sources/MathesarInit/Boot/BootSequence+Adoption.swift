@@ -21,7 +21,7 @@ extension BootSequence {
         case .failure(let failure): throw .failure(failure)
         case .success(let decided): source = decided
         }
-        if let warning = DataDirectoryMount.warning(config: config) { logger.warning(warning) }
+        if goal != .prepare, let warning = DataDirectoryMount.warning(config: config) { logger.warning(warning) }
         return (source, notes)
     }
 

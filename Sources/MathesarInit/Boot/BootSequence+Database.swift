@@ -10,6 +10,8 @@ extension BootSequence {
     struct RunningDatabase {
         /// The bundled role's password changed at this boot (the reconcile said so).
         var passwordChanged = false
+        /// The internal database's migration fingerprint, when it was asked for (see BootSequence+Migrate.swift).
+        var migrationState: String?
     }
 
     func startDatabase(_ checked: Preflight, _ volume: PreparedVolume) throws(Interruption) -> (RunningDatabase, String) {
@@ -32,10 +34,10 @@ extension BootSequence {
             throw fail(ExitCode.internalError, "\(error)")
         }
         let postmaster = try startServer(bundled)
-        let passwordChanged = try waitUntilReadyAndReconcile(postmaster: postmaster, helper: volume.helper)
+        let (passwordChanged, migrationState) = try waitUntilReadyAndReconcile(postmaster: postmaster, helper: volume.helper)
         notes += try finishUpgrade(bundled, helper: volume.helper)
         notes.append("PostgreSQL \(bundled.major) ready on 127.0.0.1:\(config.database.port) and \(bundled.server.socketDirectory); role \(config.database.user) and database \(config.database.name) reconciled")
-        return (RunningDatabase(passwordChanged: passwordChanged), notes.joined(separator: "; "))
+        return (RunningDatabase(passwordChanged: passwordChanged, migrationState: migrationState), notes.joined(separator: "; "))
     }
 
     /// What an interrupted first boot left (a half-made cluster directory) goes first.
@@ -54,6 +56,11 @@ extension BootSequence {
         let start = Instant.now()
         let target: String
         do { target = try server.prepareInitDirectory() } catch { throw .failure(error) }
+        // The image's template cluster when it fits (BootSequence+Template.swift), else initdb.
+        if let copied = try copyTemplate(bundled, into: target) {
+            do { try server.finishInit(target: target) } catch { throw .failure(error) }
+            return try seedFromTemplate(copied.manifest, note: copied.note, seconds: Instant.now().seconds(since: start))
+        }
         let result: TaskResult
         do {
             result = try supervisor.runTask(server.initdbSpec(target: target))
@@ -101,22 +108,24 @@ extension BootSequence {
 
     /// The helper waits for the server and reconciles the role, its password
     /// and the internal database; returns whether the password changed.
-    private func waitUntilReadyAndReconcile(postmaster: pid_t, helper: DatabaseHelper) throws(Interruption) -> Bool {
-        let ready = try supervisor.runTask(helper.spec(.bundledReady, extra: [DatabaseHelper.Variable.postmasterPID: String(postmaster)]), serviceLost: { _, status, lines in
+    private func waitUntilReadyAndReconcile(postmaster: pid_t, helper: DatabaseHelper) throws(Interruption) -> (Bool, String?) {
+        let extra = migrationStateRequest().merging([DatabaseHelper.Variable.postmasterPID: String(postmaster)]) { $1 }
+        let ready = try supervisor.runTask(helper.spec(.bundledReady, extra: extra), serviceLost: { _, status, lines in
             Failure(ExitCode.databaseUnavailable, "PostgreSQL \(status) while starting; its last lines:\n  " + lines.suffix(12).joined(separator: "\n  "))
         })
         try requireHelperSuccess(ready, helper: helper, step: "waiting for the bundled PostgreSQL")
-        return ready.lines.contains { $0.contains(DatabaseHelper.passwordChangedNote(config.database.user)) }
+        return (ready.lines.contains { $0.contains(DatabaseHelper.passwordChangedNote(config.database.user)) },
+                DatabaseHelper.migrationFingerprint(in: ready.lines))
     }
 
     private func waitForExternalDatabase(_ helper: DatabaseHelper) throws(Interruption) -> (RunningDatabase, String) {
-        let result = try supervisor.runTask(helper.spec(.externalReady))
+        let result = try supervisor.runTask(helper.spec(.externalReady, extra: migrationStateRequest()))
         try requireHelperSuccess(result, helper: helper, step: "checking the external database")
-        return (RunningDatabase(), "external PostgreSQL at \(config.database.host!):\(config.database.port) ready; role \(config.database.user) can use \(config.database.name)")
+        return (RunningDatabase(migrationState: DatabaseHelper.migrationFingerprint(in: result.lines)), "external PostgreSQL at \(config.database.host!):\(config.database.port) ready; role \(config.database.user) can use \(config.database.name)")
     }
 
     /// The helper has already logged why it failed; pass its code on.
-    private func requireHelperSuccess(_ result: TaskResult, helper: DatabaseHelper, step: String) throws(Interruption) {
+    func requireHelperSuccess(_ result: TaskResult, helper: DatabaseHelper, step: String) throws(Interruption) {
         switch result.status {
         case .exited(0):
             return

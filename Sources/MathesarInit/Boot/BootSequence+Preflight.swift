@@ -21,6 +21,8 @@ extension BootSequence {
         var serverUser: UserIdentity?
         /// A major-version upgrade to run, finish or undo (see BootSequence+Upgrade.swift).
         var upgrade: ClusterUpgrade?
+        /// For an empty PGDATA: the template to copy, or why initdb (see BootSequence+Template.swift).
+        var template: TemplateChoice?
     }
 
     func preflight() throws(Interruption) -> (Preflight, String) {
@@ -110,7 +112,10 @@ extension BootSequence {
         }
         switch ClusterDirectory.plan(for: state, pgdata: config.pgdata, serverMajor: major) {
         case .failure(let failure): throw .failure(failure)
-        case .success(.initialize): return (plan, state, modeNote + "; \(config.pgdata) is empty: a new cluster will be created")
+        case .success(.initialize):
+            let (template, note) = inspectTemplate(serverMajor: major)
+            plan.template = template
+            return (plan, state, modeNote + "; \(config.pgdata) is empty: " + note)
         case .success(.use): return (plan, state, modeNote + "; existing cluster in \(config.pgdata)")
         case .success(.upgrade(let found)):
             let (upgrade, note) = try inspectUpgrade(from: found, plan)

@@ -4,7 +4,8 @@ import Glibc
 /// installer (`MATHESAR_SQL_UPGRADE_COMMAND`): beside the app at boot, in the
 /// foreground for `migrate`, and on demand for `schema status|upgrade|uninstall`.
 /// mathesar-init keeps no ledger: the app records each database's version,
-/// and the command skips those already current, so it runs on every boot.
+/// and the command skips those already current; at boot it runs when the app
+/// changed (see BootSequence+Migrate.swift).
 extension BootSequence {
     static let sqlSource = "schema"
     static let sqlVariable = "MATHESAR_SQL_UPGRADE_COMMAND"
@@ -37,7 +38,9 @@ extension BootSequence {
 
     /// `run`: started beside the app, which does not wait for it.
     func startSQLUpgrade(_ command: [String], app: AppProcess) throws(Interruption) -> String {
+        if let skipped = sqlUpgradeSkipReason() { return skipped }
         let spec = try sqlSpec(command, ["upgrade"], app: app)
+        supervisor.sqlUpgradeFinished = { [unowned self] status, failed in recordSQLUpgrade(status, failed: failed) }
         supervisor.attach(newRun(.upgrade, app: app), source: Self.sqlSource)
         supervisor.setLauncher(.schema) { () throws(Failure) in spec }
         do {
@@ -55,8 +58,10 @@ extension BootSequence {
     /// warning, as at boot: the internal database is migrated, and the app
     /// (or the next boot) can retry the user databases.
     func upgradeSQLInForeground(_ command: [String], app: AppProcess) throws(Interruption) -> String {
+        if let skipped = sqlUpgradeSkipReason() { return skipped }
         let run = newRun(.upgrade, app: app)
         let status = try runSQL(command, ["upgrade"], app: app, run: run, readable: false)
+        recordSQLUpgrade(status, failed: run.failedCount)
         if !status.succeeded {
             logger.warning("schema: \(Self.sqlVariable) \(status); the user databases keep the Mathesar SQL they had")
         }

@@ -17,6 +17,8 @@ public final class BootSequence {
         case backup(BackupOutput?)
         /// Boot the database, rebuild one database after a collation change, stop.
         case reindex(database: String)
+        /// `prepare`: initdb, migrate, seal the template's role, stop (see PrepareCommand).
+        case prepare
     }
 
     let config: Configuration
@@ -26,6 +28,10 @@ public final class BootSequence {
     var logger: Logger { supervisor.logger }
     /// Held for the life of PID 1: one container per volume.
     private var lock: VolumeLock?
+    /// MATHESAR_MIGRATE's facts for this boot (see BootSequence+Migrate.swift).
+    let migration = MigrationFacts()
+    /// `prepare`: the server the template was made with, for its manifest.
+    var prepared: BundledPlan?
 
     public init(config: Configuration, supervisor: Supervisor, goal: Goal) {
         self.config = config
@@ -53,10 +59,15 @@ public final class BootSequence {
                 return supervisor.stopAll(code: try runReindexGoal(name, volume.helper))
             }
             if let command = config.migrateCommand {
-                try phase(.migrate) { () throws(Interruption) in ((), try runMigrateCommand(command, app: volume.app)) }
+                try phase(.migrate) { () throws(Interruption) in ((), try migrateIfNeeded(command, app: volume.app, helper: volume.helper, database: database)) }
             }
             if database.passwordChanged {
                 try phase(.credentials) { () throws(Interruption) in ((), try updateStoredPassword(app: volume.app)) }
+            }
+            if goal == .prepare {
+                try phase(.template) { () throws(Interruption) in ((), try sealTemplate(volume.helper)) }
+                prepared = checked.bundled
+                return supervisor.stopAll(code: 0)
             }
             if goal == .migrate {
                 if let command = config.sqlUpgradeCommand {

@@ -7,6 +7,21 @@ public struct DatabaseHelper {
     /// boot; PID 1 looks for it, since the app's stored copy must follow.
     public static func passwordChangedNote(_ role: String) -> String { "changed the password of role \(role)" }
 
+    /// The helper's line with the internal database's migration fingerprint;
+    /// PID 1 reads the fingerprint back with `migrationFingerprint(in:)`.
+    public static func migrationStateLine(database: String, migrations: Int, fingerprint: String) -> String {
+        "internal database \(database): \(migrations) migration\(migrations == 1 ? "" : "s") recorded (migration state \(fingerprint))"
+    }
+
+    public static func migrationFingerprint(in lines: [String]) -> String? {
+        let marker = "(migration state "
+        for line in lines.reversed() {
+            guard let range = line.firstRange(of: marker), line.hasSuffix(")") else { continue }
+            return String(line[range.upperBound...].dropLast())
+        }
+        return nil
+    }
+
     public let path: String
     public let environment: [String: String]
 
@@ -22,6 +37,10 @@ public struct DatabaseHelper {
         case serverReady = "__server-ready"
         /// `reindex --database NAME`: rebuild after a collation change (the database in `Variable.reindexDatabase`).
         case reindex = "__reindex"
+        /// After the migrate command: the internal database's migration fingerprint.
+        case migrationState = "__migration-state"
+        /// `prepare`: the template's role gets a password that can never log in.
+        case sealTemplate = "__seal-template"
     }
 
     /// Variables that tell the helper about the bundled server.
@@ -30,6 +49,8 @@ public struct DatabaseHelper {
         /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
         public static let postmasterPID = "MSI_POSTMASTER_PID"
         public static let reindexDatabase = "MSI_REINDEX_DATABASE"
+        /// "1": the readiness step also reports the internal database's migration fingerprint.
+        public static let migrationState = "MSI_MIGRATION_STATE"
     }
 
     /// The helper's environment is the user's configuration as given (so its

@@ -4,6 +4,8 @@ public enum Command: Equatable {
     case check
     case config(format: ConfigFormat)
     case migrate
+    /// At image build: the template cluster a first boot copies (see PrepareCommand).
+    case prepare
     case healthcheck
     /// `schema status|upgrade|uninstall`: runs `MATHESAR_SQL_UPGRADE_COMMAND` on demand.
     case schema(SchemaAction, database: String?)
@@ -41,12 +43,13 @@ public enum Command: Equatable {
                mathesar-init backup [--output PATH|-]       a consistent backup of the databases and the secrets
                mathesar-init restore PATH                   restore such a backup into an empty volume
                mathesar-init reindex --database NAME        rebuild what a collation change broke, record the new version
+               mathesar-init prepare                        at image build: make the template cluster a first boot copies
                mathesar-init version
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
 
     /// Every subcommand's name, for "did you mean".
-    public static let subcommands = ["run", "check", "config", "migrate", "healthcheck", "schema", "backup", "restore", "reindex", "version", "help"]
+    public static let subcommands = ["run", "check", "config", "migrate", "prepare", "healthcheck", "schema", "backup", "restore", "reindex", "version", "help"]
 
     /// The subcommand `word` is probably a typo of (one letter off for short
     /// names, two for longer ones), or nil. Whether `word` is a program after
@@ -74,6 +77,7 @@ public enum Command: Equatable {
             return .success(.run(appCommand: Array(rest)))
         case "check": return noMore(rest, .check, "check")
         case "migrate": return noMore(rest, .migrate, "migrate")
+        case "prepare": return noMore(rest, .prepare, "prepare")
         case "healthcheck": return noMore(rest, .healthcheck, "healthcheck")
         case "version", "--version": return noMore(rest, .version, "version")
         case "help", "--help", "-h": return .success(.help)

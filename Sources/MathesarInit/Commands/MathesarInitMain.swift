@@ -3,6 +3,7 @@ import Glibc
 /// `mathesar-init`'s entry point after the privilege-drop trampoline check.
 public enum MathesarInitMain {
     public static func main(_ argv: [String]) -> Int32 {
+        if argv.count > 1, argv[1] == TemplateCluster.copyCommand { return TemplateCluster.runCopy(Array(argv.dropFirst(2))) }
         let command: Command
         switch Command.parse(Array(argv.dropFirst())) {
         case .success(let parsed): command = parsed
@@ -29,6 +30,8 @@ public enum MathesarInitMain {
             return RunCommand.execute(appCommand: appCommand, goal: .run)
         case .migrate:
             return RunCommand.execute(appCommand: [], goal: .migrate)
+        case .prepare:
+            return PrepareCommand.execute()
         case .schema(let action, let database):
             return RunCommand.execute(appCommand: [], goal: .schema(action, database: database))
         case .backup(let output):

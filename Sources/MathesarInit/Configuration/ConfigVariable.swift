@@ -25,6 +25,9 @@ public enum ConfigVariable: String, CaseIterable, Sendable {
     case appUser = "MATHESAR_APP_USER"
     case appAllowSetuid = "MATHESAR_APP_ALLOW_SETUID"
     case migrateCommand = "MATHESAR_MIGRATE_COMMAND"
+    case migrate = "MATHESAR_MIGRATE"
+    case appFingerprintPaths = "MATHESAR_APP_FINGERPRINT_PATHS"
+    case templateDirectory = "MATHESAR_TEMPLATE_DIR"
     case sqlUpgradeCommand = "MATHESAR_SQL_UPGRADE_COMMAND"
     case restart = "MATHESAR_RESTART"
     case stopTimeout = "MATHESAR_STOP_TIMEOUT"
@@ -151,10 +154,19 @@ public enum ConfigVariable: String, CaseIterable, Sendable {
                  meaning: #"with `MATHESAR_APP_USER`: let the app and the migrate command gain privileges at exec (setuid programs such as `sudo`, file capabilities); by default they cannot (no_new_privs, empty capability bounding set)"#)
         case .migrateCommand:
             Info(kind: .command, default: .unset(docs: "none", shown: "(unset)"),
-                 meaning: #"run once per boot after the database is ready, before the app"#)
+                 meaning: #"run after the database is ready, before the app, as `MATHESAR_MIGRATE` says"#)
         case .sqlUpgradeCommand:
             Info(kind: .command, default: .unset(docs: "none (the Mathesar images set it)", shown: "(unset)"),
                  meaning: #"the app's script that upgrades the Mathesar SQL of the user databases through the app's own models; run as `COMMAND upgrade` beside the app at each boot, and by `schema ...`; split like the migrate command, never through a shell"#)
+        case .migrate:
+            Info(kind: .choice, default: .value("changed"),
+                 meaning: #"`changed`: run the migrate command only when the app (`MATHESAR_APP_FINGERPRINT_PATHS`) or the internal database (its `django_migrations`) changed since the command last succeeded, and the Mathesar SQL upgrade only when the app changed since it last finished; `always`: both at every boot; `never`: neither at boot (`mathesar-init migrate` still runs both). See "Migrations skipped when nothing changed" in [behaviour.md](behaviour.md)"#)
+        case .appFingerprintPaths:
+            Info(kind: .text(maxBytes: 4096), default: .unset(docs: "unset", shown: "(unset: the app's changes are not known, so MATHESAR_MIGRATE=changed runs the migrate command)"),
+                 meaning: #"files and directories (absolute, separated by `:`) whose names and contents say the app changed, e.g. `/code/mathesar/__init__.py:/code/mathesar/migrations` (the Mathesar images set it); read at every boot, so name source files, not a whole tree. Unset: the app's changes are not known, and `changed` runs the migrate command at every boot"#)
+        case .templateDirectory:
+            Info(kind: .path, default: .value("/usr/local/share/mathesar-init/template"),
+                 meaning: #"the template cluster `mathesar-init prepare` makes at image build; a first boot copies it instead of running initdb when it fits (see "First boot from a template" in [behaviour.md](behaviour.md))"#)
         case .restart:
             Info(kind: .choice, default: .value("on-failure"),
                  meaning: #"`on-failure`, `always`, `never`"#)

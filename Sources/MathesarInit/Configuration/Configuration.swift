@@ -87,6 +87,13 @@ public struct Configuration: Sendable {
     public var entries: [ConfigEntry]
     /// Worth telling the user but not fatal (unknown MATHESAR_* names, ...).
     public var warnings: [String]
+    /// `MATHESAR_MIGRATE`: when boot runs the migrate command and the Mathesar SQL upgrade.
+    public var migrateMode: MigrateMode = .changed
+    /// `MATHESAR_APP_FINGERPRINT_PATHS`: the files that say the app changed (see MigrationFingerprint).
+    public var appFingerprintPaths: [String] = []
+    /// `MATHESAR_TEMPLATE_DIR`: the template cluster a first boot copies (made by `prepare`); nil: always initdb.
+    public var templateDirectory: String? = Configuration.defaultTemplateDirectory
+    public static let defaultTemplateDirectory = "/usr/local/share/mathesar-init/template"
 
     public var timings: SupervisionTimings { SupervisionTimings(stopTimeout: stopTimeout) }
     public var lockPath: String { dataDirectory + "/.mathesar-init.lock" }

@@ -32,14 +32,18 @@ public enum ConfigurationLoader {
         warnings += unknownVariableWarnings(environment, env)
 
         if !env.problems.isEmpty { return .failure(ConfigurationError(problems: env.problems)) }
-        return .success(Configuration(
+        var config = Configuration(
             database: database, secretKey: secretKey,
             dataDirectory: paths.dataDirectory, pgdata: paths.pgdata, runDirectory: paths.runDirectory,
             pgBinDirectory: paths.pgBin, pgOldBinDirectory: paths.pgOldBin, upgradeMode: paths.upgradeMode, keepOldCluster: paths.keepOld,
             appCommand: run.appCommand, appUser: run.appUser, appAllowSetuid: run.allowSetuid, migrateCommand: run.migrate,
             sqlUpgradeCommand: run.sqlUpgrade, restart: run.restart, stopTimeout: run.stopTimeout, databaseWaitTimeout: run.waitTimeout,
             healthcheckURL: run.healthURL, logFormat: run.logFormat, app: app,
-            environment: environment, entries: inTableOrder(env.entries), warnings: warnings))
+            environment: environment, entries: inTableOrder(env.entries), warnings: warnings)
+        config.migrateMode = run.migrateMode
+        config.appFingerprintPaths = run.fingerprintPaths
+        config.templateDirectory = run.templateDirectory
+        return .success(config)
     }
 
     /// A value that is not UTF-8 (kept as RawBytes escapes) is none of ours:
@@ -140,6 +144,9 @@ public enum ConfigurationLoader {
         var stopTimeout, waitTimeout: Double
         var healthURL: String
         var logFormat: LogFormat
+        var migrateMode: MigrateMode
+        var fingerprintPaths: [String]
+        var templateDirectory: String?
     }
 
     /// The app, the commands run before it, and its supervision.
@@ -168,6 +175,21 @@ public enum ConfigurationLoader {
         }
         let migrate = env.command(.migrateCommand, example: "python -m mathesar.install --skip-confirm")
         let sqlUpgrade = env.command(.sqlUpgradeCommand, example: "python /code/mathesar_sql.py")
+        let migrateMode = env.choice(.migrate, as: MigrateMode.self)
+        var fingerprintPaths: [String] = []
+        if let value = env.raw(.appFingerprintPaths) {
+            for part in value.split(separator: ":").map(String.init) {
+                if let path = EnvironmentReader.normalizedPath(part) {
+                    fingerprintPaths.append(path)
+                } else {
+                    env.problem(.appFingerprintPaths, value, "must be absolute paths separated by \":\" (\"\(ConfigurationProblem.printable(part))\" is not one)", example: "MATHESAR_APP_FINGERPRINT_PATHS=/code/mathesar/__init__.py:/code/mathesar/migrations")
+                }
+            }
+            env.record(.appFingerprintPaths, value, .environment)
+        } else {
+            env.recordUnset(.appFingerprintPaths)
+        }
+        let templateDirectory = env.path(.templateDirectory, example: Configuration.defaultTemplateDirectory)
         let restart = env.choice(.restart, as: RestartPolicy.self)
         let stopTimeout = env.seconds(.stopTimeout, example: "9")
         let waitTimeout = env.seconds(.databaseWaitTimeout, example: "120")
@@ -179,7 +201,8 @@ public enum ConfigurationLoader {
         }
         let logFormat = env.choice(.logFormat, as: LogFormat.self)
         return Supervision(appCommand: appCommand, appUser: appUser, allowSetuid: allowSetuid, migrate: migrate, sqlUpgrade: sqlUpgrade,
-                           restart: restart, stopTimeout: stopTimeout, waitTimeout: waitTimeout, healthURL: healthURL, logFormat: logFormat)
+                           restart: restart, stopTimeout: stopTimeout, waitTimeout: waitTimeout, healthURL: healthURL, logFormat: logFormat,
+                           migrateMode: migrateMode, fingerprintPaths: fingerprintPaths, templateDirectory: templateDirectory)
     }
 
     /// The `config` line of an app command given as arguments.

@@ -67,12 +67,18 @@ public struct BundledServer {
         return target
     }
 
+    /// The locale initdb is given: C.UTF-8 where the system has it. A template
+    /// cluster made with another one is not used (see TemplateCluster).
+    public static var initdbLocale: String {
+        FileIO.exists("/usr/lib/locale/C.utf8") || FileIO.exists("/usr/lib/locale/C.UTF-8") ? "C.UTF-8" : "C"
+    }
+
     /// initdb without its own per-file fsync: `finishInit` flushes the whole
     /// filesystem once, before the rename that makes the cluster visible.
     public func initdbSpec(target: String) -> ProcessSpec {
         var arguments = [binaries.path("initdb"), "--pgdata=\(target)", "--username=\(BundledServer.superuser)",
                          "--encoding=UTF8", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync"]
-        arguments.append(FileIO.exists("/usr/lib/locale/C.utf8") || FileIO.exists("/usr/lib/locale/C.UTF-8") ? "--locale=C.UTF-8" : "--locale=C")
+        arguments.append("--locale=" + BundledServer.initdbLocale)
         // Its chatter is kept for the error message, not logged: a success is one line of ours.
         return ProcessSpec(source: "initdb", executable: binaries.path("initdb"), arguments: arguments,
                            environment: serverEnvironment(), user: serverUser, workingDirectory: "/", output: .captured)

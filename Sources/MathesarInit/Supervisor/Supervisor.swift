@@ -79,7 +79,11 @@ public final class Supervisor: TaskRunner {
         let (level, text) = run.finish(status, stopping: stopped ?? machine.isStopping)
         log(level, text)
         writeStatus()
+        sqlUpgradeFinished?(status, run.failedCount)
     }
+
+    /// Called once the SQL upgrade has ended, with its status and how many databases failed.
+    public var sqlUpgradeFinished: ((ExitStatus, Int) -> Void)?
 
     private func log(_ level: LogLevel, _ message: String) {
         switch level {
