@@ -55,7 +55,7 @@ t0=$(now)
 # (Docker and Kubernetes do not)
 run_app "$CU" --user 12345:0 --passwd=false "${ROOMY_STOP[@]}" -v "$VU:/var/lib/mathesar" "$IMAGE"
 if secs=$(wait_http_200 "$CU" /standin/version/ "$t0"); then
-  pass "--user 12345:0: HTTP 200 ${secs}s after podman run (fresh volume, initdb included)"; UID_200=$secs
+  pass "--user 12345:0: HTTP 200 ${secs}s after podman run (fresh volume)"; UID_200=$secs
   URL=$(base_url "$CU"); JARU=$LOGDIR/uid.cookies
   check "--user 12345:0: the image has no passwd entry for the uid" bash -c '! p exec "$1" getent passwd 12345' _ "$CU"
   check "--user 12345:0: PostgreSQL's programs got theirs from nss_wrapper (logged)" \
@@ -89,7 +89,7 @@ t0=$(now)
 run_app "$CRO" --read-only --read-only-tmpfs=false --tmpfs /run/mathesar --tmpfs /tmp "${ROOMY_STOP[@]}" \
   -v "$VRO:/var/lib/mathesar" "$IMAGE"
 if secs=$(wait_http_200 "$CRO" /standin/version/ "$t0"); then
-  pass "--read-only: HTTP 200 ${secs}s after podman run (fresh volume, initdb included)"; RO_200=$secs
+  pass "--read-only: HTTP 200 ${secs}s after podman run (fresh volume)"; RO_200=$secs
   URL=$(base_url "$CRO"); JARR=$LOGDIR/readonly.cookies
   check "--read-only: the root filesystem refuses writes" bash -c '! p exec "$1" touch /etc/probe /code/probe /var/tmp/probe 2>/dev/null' _ "$CRO"
   check "--read-only: /complete_installation/ makes the admin" app setup "$URL" "$JARR" "$ADMIN_USER" "$ADMIN_PASSWORD"
