@@ -1,7 +1,6 @@
-/// The environment handed to the app and the commands that load its code
-/// (migrate, the SQL upgrade): the user's environment plus the resolved
-/// values, with the `*_FILE` indirections removed. The database helper gets
-/// its own (see `DatabaseHelper`).
+/// The environment handed to the app (and to the migrate command and the
+/// database helper): the user's environment plus the resolved values, with
+/// the `*_FILE` indirections removed.
 public enum AppEnvironment {
     public static func build(config: Configuration, secrets: ResolvedSecrets, user: UserIdentity?) -> [String: String] {
         var env = config.environment
@@ -26,26 +25,5 @@ public enum AppEnvironment {
             env["LOGNAME"] = user.name
         }
         return env
-    }
-}
-
-/// How the app and the commands that load its code (the migrate command, the
-/// SQL upgrade command) are run: one environment, one account.
-struct AppProcess {
-    /// From `AppEnvironment.build`.
-    var environment: [String: String]
-    var user: UserIdentity?
-    /// `MATHESAR_APP_ALLOW_SETUID`, for the app and the migrate command.
-    var allowSetuid: Bool
-
-    /// `command` resolved on the environment's PATH, as the app user finds it.
-    func spec(source: String, command: [String], arguments: [String] = [], stdin: ProcessSpec.Stdin = .null,
-              mayGainPrivileges: Bool = true) -> Result<ProcessSpec, CommandResolver.Problem> {
-        CommandResolver.resolve(command[0], searchPath: environment["PATH"], user: user).map { executable in
-            var spec = ProcessSpec(source: source, executable: executable, arguments: command + arguments,
-                                   environment: environment, user: user, workingDirectory: nil, stdin: stdin)
-            spec.allowPrivilegeGain = mayGainPrivileges && allowSetuid
-            return spec
-        }
     }
 }
