@@ -86,7 +86,9 @@ def test_demo_stops_on_kill_and_kill_int_of_its_pid(volume, signo):
     """`kill PID` and `kill -INT PID` of `./dev demo` (the pid it prints) stop it
     cleanly, and the stop says how long it took."""
     port = free_port()
-    env = volume.env(PORT=port, POSTGRES_PORT=free_port())
+    # A generous stop budget: what is asserted is that the signal reaches it and the stop is
+    # clean, not how fast five gunicorn workers exit on a loaded machine (6.3 s was seen).
+    env = volume.env(PORT=port, POSTGRES_PORT=free_port(), MATHESAR_STOP_TIMEOUT="60")
     demo = subprocess.Popen([str(REPO / "dev"), "demo"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     lines = []
@@ -100,7 +102,7 @@ def test_demo_stops_on_kill_and_kill_int_of_its_pid(volume, signo):
         printed = next(l for l in lines if l.startswith("demo: pid "))
         assert f"demo: pid {demo.pid}," in printed  # the pid it tells the user to kill is its own
         os.kill(demo.pid, signo)
-        assert demo.wait(30) == 0, "".join(lines)
+        assert demo.wait(90) == 0, "".join(lines)
     finally:
         if demo.poll() is None:
             demo.kill()

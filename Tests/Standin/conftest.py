@@ -24,7 +24,10 @@ def standin_venv():
     VENV.parent.mkdir(parents=True, exist_ok=True)
     with open(VENV.parent / "standin-venv.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may be making it
-        if not (marker.exists() and marker.read_bytes() == requirements.read_bytes()):
+        pip = VENV / "bin" / "pip"
+        # A venv made at another path (a moved or removed checkout) has scripts whose #! points there.
+        made_here = pip.exists() and pip.read_text(errors="replace").startswith(f"#!{VENV}/bin/")
+        if not (made_here and marker.exists() and marker.read_bytes() == requirements.read_bytes()):
             shutil.rmtree(VENV, ignore_errors=True)
             subprocess.run(["python3", "-m", "venv", str(VENV)], check=True)
             subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", "--disable-pip-version-check",

@@ -21,7 +21,7 @@ from harness import REPO, base_env, free_port  # noqa: E402
 
 STANDIN = REPO / "docker" / "standin"
 SCRIPT = REPO / "docker" / "app" / "mathesar_sql.py"
-VENV = REPO / ".cache" / "standin-venv"
+VENV = (REPO / ".cache").resolve() / "standin-venv"  # one path for worktrees sharing .cache
 PYTHON = VENV / "bin" / "python"
 LOCK_CLASS = 0x4D534152
 # The internal role's password on the test server.
