@@ -6,7 +6,8 @@
 # the container is recreated, recovery after SIGKILL, health, external-database
 # mode, users and PID 1, the network surface, and a volume going from the
 # release 1 image to the release 2 image with its user databases' Mathesar
-# SQL upgraded at boot.
+# SQL upgraded at boot; then docker/test-platforms.sh: any uid, a read-only
+# root, compose, and the Helm chart's manifests with podman kube play.
 #
 #   bash docker/test-image.sh            # from anywhere; runs as root (podman)
 #
@@ -22,6 +23,7 @@
 #                                        machine without a registry; see that file)
 #   KEEP=1                               keep containers, volumes and logs
 #   PG_MAJOR=17                          the PostgreSQL major the image must bundle
+#   ONLY=platforms                       build, then only docker/test-platforms.sh
 #   HANG_GUARD=600                       seconds after which a wait that saw
 #                                        neither its event nor an exit gives up
 #
@@ -263,10 +265,10 @@ health_status() {
 }
 
 STOP_TIMES=()
-stop_clean() { # stop_clean NAME
+stop_clean() { # stop_clean NAME [BUDGET]
   local t0 secs code
   t0=$(now)
-  p stop -t "$STOP_BUDGET" "$1" >/dev/null
+  p stop -t "${2:-$STOP_BUDGET}" "$1" >/dev/null
   secs=$(elapsed "$t0")
   code=$(p inspect -f '{{.State.ExitCode}}' "$1")
   info "podman stop $1: ${secs}s, exit status $code"
@@ -338,6 +340,23 @@ check "image: postgres is 999:999 and mathesar 1000:1000 (pinned)" \
 check "image: PostgreSQL $PG_MAJOR is the only server (/usr/lib/postgresql/$PG_MAJOR/bin)" \
   grep -qx "bindirs=/usr/lib/postgresql/$PG_MAJOR/bin " <<<"$FACTS"
 check "image: no \"main\" cluster from the package" grep -qx 'main_cluster=' <<<"$FACTS"
+
+summary() {
+  echo
+  echo "image $IMAGE: $((SIZE / 1000000)) MB; podman run -> first HTTP 200 (fresh volume, initdb included): ${FIRST_200:-n/a}s; podman stop: ${STOP_TIMES[*]:-n/a} s"
+  if [ "$FAILED" -gt 0 ]; then
+    printf 'failed: %s\n' "${FAILURES[@]}"
+  fi
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" = 0 ]
+}
+# ONLY=platforms: the build, then only docker/test-platforms.sh (any uid,
+# read-only root, compose, kube play), for working on those.
+if [ "${ONLY:-}" = platforms ]; then
+  # shellcheck source=docker/test-platforms.sh
+  source "$REPO/docker/test-platforms.sh"
+  summary; exit
+fi
 
 VOL=$RUN_ID-data; VOLUMES+=("$VOL"); p volume create "$VOL" >/dev/null
 
@@ -642,11 +661,9 @@ else
   fail "docker/mathesar.Dockerfile builds on it (every instruction runs)"
 fi
 
+# ---------------------------------------------------------------- 8-11. other platforms
+# shellcheck source=docker/test-platforms.sh
+source "$REPO/docker/test-platforms.sh"
+
 # ---------------------------------------------------------------- summary
-echo
-echo "image $IMAGE: $((SIZE / 1000000)) MB; podman run -> first HTTP 200 (fresh volume, initdb included): ${FIRST_200:-n/a}s; podman stop: ${STOP_TIMES[*]:-n/a} s"
-if [ "$FAILED" -gt 0 ]; then
-  printf 'failed: %s\n' "${FAILURES[@]}"
-fi
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary

@@ -143,8 +143,9 @@ class DirectServer:
     """PostgreSQL 15 started straight on a volume's cluster as the postgres OS
     user, without mathesar-init: for pg_amcheck and reading rows as superuser."""
 
-    def __init__(self, pgdata):
+    def __init__(self, pgdata, bindir=PG_BIN):
         self.pgdata = Path(pgdata)
+        self.bindir = Path(bindir)
         self.socket_dir = Path(tempfile.mkdtemp(prefix="msi-faults-sock-"))
         shutil.chown(self.socket_dir, "postgres", "postgres")
         self.port = free_port()
@@ -152,12 +153,12 @@ class DirectServer:
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(PG_BIN / "postgres"),
+            ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", str(self.bindir / "postgres"),
              "-D", str(self.pgdata), "-c", "listen_addresses=", "-c", f"port={self.port}",
              "-c", f"unix_socket_directories={self.socket_dir}"],
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
         ok = wait_until(lambda: self.proc.poll() is not None or subprocess.run(
-            [PG_BIN / "pg_isready", "-h", str(self.socket_dir), "-p", str(self.port)], capture_output=True).returncode == 0,
+            [self.bindir / "pg_isready", "-h", str(self.socket_dir), "-p", str(self.port)], capture_output=True).returncode == 0,
             timeout=60, interval=0.05)
         if not ok or self.proc.poll() is not None:
             if self.proc.poll() is None:
@@ -172,7 +173,7 @@ class DirectServer:
         shutil.rmtree(self.socket_dir, ignore_errors=True)
 
     def psql(self, sql, database):
-        r = as_postgres([PG_BIN / "psql", "-h", self.socket_dir, "-p", self.port, "-U", "postgres", "-d", database,
+        r = as_postgres([self.bindir / "psql", "-h", self.socket_dir, "-p", self.port, "-U", "postgres", "-d", database,
                          "-v", "ON_ERROR_STOP=1", "-tAc", sql], capture_output=True, text=True, env=base_env())
         if r.returncode != 0:
             raise RuntimeError(r.stderr)
@@ -180,7 +181,7 @@ class DirectServer:
 
     def amcheck(self):
         """pg_amcheck over every database: heap, and btree with heapallindexed and rootdescend."""
-        r = as_postgres([PG_BIN / "pg_amcheck", "-h", self.socket_dir, "-p", self.port, "-U", "postgres",
+        r = as_postgres([self.bindir / "pg_amcheck", "-h", self.socket_dir, "-p", self.port, "-U", "postgres",
                          "--all", "--install-missing", "--heapallindexed", "--rootdescend"],
                         capture_output=True, text=True, env=base_env())
         return r.returncode, r.stdout + r.stderr

@@ -122,6 +122,26 @@ def rows(f):
                     f"{p.get('app_no_new_privs_default', '?')}; PID 1 and helper dumpable: "
                     f"{p.get('pid1_and_helper_dumpable', '?')}; role {p.get('bundled_role', '?')}, "
                     f"COPY TO PROGRAM {p.get('copy_to_program', '?')}"))
+    u = f.get("upgrade_kills")
+    if u:
+        out.append(("Kills inside an upgrade",
+                    f"{u['kills']} SIGKILLs of the PID namespace during a PostgreSQL 15 -> 17 upgrade, each aimed at a "
+                    f"journal step (waiting for the journal to name it), modes {moments(u['by_mode'])}; where they landed: "
+                    f"{moments(u['by_step'])}",
+                    f"every next boot finished the upgrade (or undid and redid it); {u['rows_checked']:,} acknowledged rows "
+                    f"checked, **{u['rows_lost']} lost**; pg_amcheck {u['amcheck']} after each; nothing left beside PGDATA"))
+    u = f.get("upgrade_sigterm")
+    if u:
+        out.append(("Stop inside an upgrade", f"SIGTERM during pg_upgrade, {u['stops']} times (one per mode)",
+                    f"exit 143 (the contract's stop); the next boot resumed; {u['rows_checked']:,} rows checked, "
+                    f"**{u['rows_lost']} lost**"))
+    u = f.get("upgrade_full_disk")
+    if u:
+        out.append(("Volume full inside an upgrade",
+                    f"a {u['tmpfs_mib']} MiB tmpfs volume filled at journal steps {', '.join(u['steps'])}",
+                    f"the upgrade failed and was undone each time (exit 73 naming the full disk); the old cluster booted "
+                    f"with every row, and the upgrade succeeded once there was room; {u['rows_checked']:,} rows checked, "
+                    f"**{u['rows_lost']} lost**"))
     r = f.get("volume_race")
     if r:
         out.append(("Two containers, one volume",

@@ -36,11 +36,24 @@ struct BundledReadiness {
                 role: server.config.database.user, password: password, database: server.config.database.name)
             password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
+            CollationSurvey.atBoot(server: server, logger: logger)
             return 0
         } catch {
             logger.error("reconciling the role and database on the bundled PostgreSQL failed: \(error)")
             return ExitCode.databaseUnavailable
         }
+    }
+
+    /// `__server-ready`: the wait alone, for a server that is not the app's yet (restore).
+    func waitUntilReady() -> Int32 {
+        waitForPidFileReady()
+        let admin = server.adminParameters()
+        let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: 600) { _, _ in }
+        guard outcome == .ready else {
+            logger.error("the PostgreSQL server on \(server.config.pgdata) did not accept connections")
+            return ExitCode.databaseUnavailable
+        }
+        return 0
     }
 
     /// The postmaster writes "ready" into postmaster.pid once it accepts

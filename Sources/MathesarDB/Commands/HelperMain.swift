@@ -57,6 +57,8 @@ public enum HelperMain {
         case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
         case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
         case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
+        case .serverReady: return BundledReadiness(server: server, logger: logger).waitUntilReady()
+        case .reindex: return CollationSurvey.reindex(server: server, database: environment[DatabaseHelper.Variable.reindexDatabase] ?? "", logger: logger)
         }
     }
 }

@@ -131,13 +131,21 @@ struct PreflightCheck {
         case .success(.use): ok("PGDATA", "PostgreSQL \(major) cluster in \(config.pgdata)")
         case .success: break  // an upgrade or a journal: the findings above say what happens
         }
+        // With the container running, its server answers on the run directory's
+        // socket; stopped, boot does this check (check starts no server).
+        let server = InternalServer(config: config, environment: environment)
+        if let socket = server.socketDirectory, FileIO.exists(socket + "/.s.PGSQL.\(config.database.port)") {
+            for line in CollationSurvey.report(server: server, logger: Logger(format: .text, relayed: true), internalOnly: false) { ok("collation", line.text) }
+        }
     }
 
     private func checkExternal(_ config: Configuration, ok: (String, String) -> Void, problem: (String, String, Int32) -> Void) {
         let server = InternalServer(config: config, environment: environment)
         // One short wait: check reports, it does not wait for a server to come up.
         switch ExternalDatabaseCheck(server: server).run(waitTimeout: min(config.databaseWaitTimeout, 3), progress: { _ in }) {
-        case .success(let notes): ok("database", notes.joined(separator: "; "))
+        case .success(let notes):
+            ok("database", notes.joined(separator: "; "))
+            for line in CollationSurvey.report(server: server, logger: Logger(format: .text, relayed: true), internalOnly: true) { ok("collation", line.text) }
         case .failure(let failure): problem("database", failure.message, failure.code)
         }
     }

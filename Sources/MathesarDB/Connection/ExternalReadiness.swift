@@ -12,6 +12,7 @@ struct ExternalReadiness {
         switch ExternalDatabaseCheck(server: server).run(waitTimeout: server.config.databaseWaitTimeout, progress: { logger.info($0) }) {
         case .success(let notes):
             for note in notes { logger.info(note) }
+            CollationSurvey.internalOnly(server: server, logger: logger)
             return 0
         case .failure(let failure):
             logger.error(failure.message)

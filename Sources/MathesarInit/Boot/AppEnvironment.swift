@@ -6,6 +6,10 @@ public enum AppEnvironment {
         var env = config.environment
         env["SECRET_KEY_FILE"] = nil
         env["POSTGRES_PASSWORD_FILE"] = nil
+        // The app gets the POSTGRES_* a DATABASE_URL implies (below), not the URL with its password.
+        env["DATABASE_URL"] = nil
+        // gunicorn with no -b binds 0.0.0.0:$PORT; the default keeps it on 8000.
+        if env["PORT"]?.isEmpty ?? true { env["PORT"] = "8000" }
         env["SECRET_KEY"] = secrets.secretKey
         let db = config.database
         env["POSTGRES_HOST"] = db.mode == .bundled ? "127.0.0.1" : db.host

@@ -18,4 +18,8 @@ public enum BootPhase: String, Sendable, CaseIterable {
     case schema
     /// The app is being started; status.json then shows the supervisor's phase.
     case app
+    /// `backup` with the volume stopped: the dumps, before the clean stop.
+    case backup
+    /// `reindex` with the volume stopped.
+    case reindex
 }

@@ -17,6 +17,10 @@ extension BootSequence {
         var notes: [String] = []
         do {
             try removeInitLeftovers(bundled)
+            try bundled.server.unknownUser?.install(home: config.pgdata)
+            if let unknownUser = bundled.server.unknownUser {
+                notes.append("uid \(unknownUser.uid) has no passwd entry: PostgreSQL's programs get one from nss_wrapper (\(unknownUser.passwdPath))")
+            }
             notes += try prepareExistingCluster(bundled)
             if ClusterDirectory.classify(config.pgdata) == .empty { notes.append(try makeNewCluster(bundled)) }
             notes += try fixOwnership(bundled)

@@ -85,6 +85,8 @@ extension BootSequence {
             case .failure:
                 throw fail(ExitCode.configuration, "the bundled PostgreSQL must run as the OS user postgres, which does not exist; install the postgresql package (it creates the user) or run the container as a non-root user")
             }
+        } else if case .failure(let failure) = UnknownUser.detect(runDirectory: config.runDirectory) {
+            throw .failure(failure)
         }
         let binaries: ServerBinaries
         switch ServerBinaries.locate(configured: config.pgBinDirectory, searchPath: config.environment["PATH"]) {

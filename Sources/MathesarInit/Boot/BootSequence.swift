@@ -13,6 +13,10 @@ public final class BootSequence {
         case migrate
         /// Boot the database, run `MATHESAR_SQL_UPGRADE_COMMAND ACTION [--database NAME]`, stop.
         case schema(Command.SchemaAction, database: String?)
+        /// Boot the database, write a backup (BootSequence+Backup.swift), stop.
+        case backup(BackupOutput?)
+        /// Boot the database, rebuild one database after a collation change, stop.
+        case reindex(database: String)
     }
 
     let config: Configuration
@@ -39,6 +43,14 @@ public final class BootSequence {
                 supervisor.bootPhase = .schema
                 let code = try runSchemaCommand(action, database: database, app: volume.app)
                 return supervisor.stopAll(code: code)
+            }
+            if case .backup(let output) = goal {
+                try phase(.backup) { () throws(Interruption) in ((), try runBackupGoal(output, checked)) }
+                return supervisor.stopAll(code: 0)
+            }
+            if case .reindex(let name) = goal {
+                supervisor.bootPhase = .reindex
+                return supervisor.stopAll(code: try runReindexGoal(name, volume.helper))
             }
             if let command = config.migrateCommand {
                 try phase(.migrate) { () throws(Interruption) in ((), try runMigrateCommand(command, app: volume.app)) }

@@ -18,6 +18,10 @@ public struct DatabaseHelper {
         case upgradeVerify = "__upgrade-verify"
         /// Beside the app: warn when it answers 400 to the host names users will open.
         case hostsProbe = "__hosts-probe"
+        /// Only wait until the server on PGDATA accepts connections (restore's private server).
+        case serverReady = "__server-ready"
+        /// `reindex --database NAME`: rebuild after a collation change (the database in `Variable.reindexDatabase`).
+        case reindex = "__reindex"
     }
 
     /// Variables that tell the helper about the bundled server.
@@ -25,6 +29,7 @@ public struct DatabaseHelper {
         public static let socketDirectory = "MSI_SOCKET_DIR"
         /// The postmaster's pid, so that a postmaster.pid left by an earlier server is not taken for this one's.
         public static let postmasterPID = "MSI_POSTMASTER_PID"
+        public static let reindexDatabase = "MSI_REINDEX_DATABASE"
     }
 
     /// The helper's environment is the user's configuration as given (so its
@@ -40,6 +45,15 @@ public struct DatabaseHelper {
         var env = config.environment.filter { !$0.key.hasPrefix("PG") || $0.key == "PGDATA" || $0.key.hasPrefix("PGSSL") }
         // The helper needs no app secret, and reads no secret file itself.
         for name in ["SECRET_KEY", "SECRET_KEY_FILE", "POSTGRES_PASSWORD_FILE"] { env[name] = nil }
+        if env.removeValue(forKey: "DATABASE_URL") != nil {
+            // The URL's POSTGRES_* as PID 1 read them (it allowed none beside it).
+            let db = config.database
+            env["POSTGRES_HOST"] = db.host
+            env["POSTGRES_PORT"] = String(db.port)
+            env["POSTGRES_USER"] = db.user
+            env["POSTGRES_DB"] = db.name
+            env["POSTGRES_SSLMODE"] = db.sslMode
+        }
         env["POSTGRES_PASSWORD"] = secrets.databasePassword
         if env["PATH"] == nil { env["PATH"] = CommandResolver.defaultSearchPath }
         env["HOME"] = "/nonexistent"

@@ -7,6 +7,12 @@ public enum Command: Equatable {
     case healthcheck
     /// `schema status|upgrade|uninstall`: runs `MATHESAR_SQL_UPGRADE_COMMAND` on demand.
     case schema(SchemaAction, database: String?)
+    /// `backup [--output PATH|-]`: nil writes the default file in the volume.
+    case backup(output: String?)
+    /// `restore PATH`: into an empty volume.
+    case restore(path: String)
+    /// `reindex --database NAME`: after a collation change.
+    case reindex(database: String)
     case version
     case help
 
@@ -32,12 +38,15 @@ public enum Command: Equatable {
                                                             upgrade the Mathesar SQL in one or all of them
                mathesar-init schema uninstall --database NAME
                                                             remove the Mathesar SQL from one of them
+               mathesar-init backup [--output PATH|-]       a consistent backup of the databases and the secrets
+               mathesar-init restore PATH                   restore such a backup into an empty volume
+               mathesar-init reindex --database NAME        rebuild what a collation change broke, record the new version
                mathesar-init version
         Configuration comes from the environment; see `mathesar-init config` and the README.
         """
 
     /// Every subcommand's name, for "did you mean".
-    public static let subcommands = ["run", "check", "config", "migrate", "healthcheck", "schema", "version", "help"]
+    public static let subcommands = ["run", "check", "config", "migrate", "healthcheck", "schema", "backup", "restore", "reindex", "version", "help"]
 
     /// The subcommand `word` is probably a typo of (one letter off for short
     /// names, two for longer ones), or nil. Whether `word` is a program after
@@ -107,6 +116,44 @@ public enum Command: Equatable {
             }
             if action == .uninstall && database == nil { return bad("schema uninstall needs --database NAME (the database's name in Mathesar; see mathesar-init schema status)") }
             return .success(.schema(action, database: database))
+        case "backup":
+            var items = Array(rest)
+            var output: String?
+            while !items.isEmpty {
+                let item = items.removeFirst()
+                if (item == "--output" || item == "-o"), let value = items.first {
+                    items.removeFirst()
+                    output = value
+                } else if item.hasPrefix("--output=") {
+                    output = String(item.dropFirst(9))
+                } else {
+                    return bad("backup: unexpected argument \(item)")
+                }
+                if output?.isEmpty == true { return bad("backup --output needs a file name, or - for standard output") }
+            }
+            return .success(.backup(output: output))
+        case "restore":
+            guard rest.count == 1, let path = rest.first, !path.isEmpty, path == "-" || !path.hasPrefix("-") else {
+                return bad("restore needs exactly one argument: the backup archive's path")
+            }
+            if path == "-" { return bad("restore reads a file, not standard input: it checks the whole archive before it changes anything; save the archive to a file first") }
+            return .success(.restore(path: path))
+        case "reindex":
+            var items = Array(rest)
+            var database: String?
+            while !items.isEmpty {
+                let item = items.removeFirst()
+                if item == "--database", let value = items.first {
+                    items.removeFirst()
+                    database = value
+                } else if item.hasPrefix("--database=") {
+                    database = String(item.dropFirst(11))
+                } else {
+                    return bad("reindex: unexpected argument \(item)")
+                }
+            }
+            guard let name = database, !name.isEmpty, !name.hasPrefix("-") else { return bad("reindex needs --database NAME (the databases a collation change affects are listed by boot and by check)") }
+            return .success(.reindex(database: name))
         default:
             if first.hasPrefix("-") { return bad("unknown option \(first)") }
             return .success(.run(appCommand: arguments))

@@ -31,6 +31,12 @@ public enum MathesarInitMain {
             return RunCommand.execute(appCommand: [], goal: .migrate)
         case .schema(let action, let database):
             return RunCommand.execute(appCommand: [], goal: .schema(action, database: database))
+        case .backup(let output):
+            return BackupCommand.execute(output: output)
+        case .restore(let path):
+            return RestoreCommand.execute(path: path)
+        case .reindex(let database):
+            return ReindexCommand.execute(database: database)
         case .check, .healthcheck:
             return ExitCode.internalError
         }

@@ -12,6 +12,8 @@ public enum ConfigVariable: String, CaseIterable, Sendable {
     case postgresUser = "POSTGRES_USER"
     case postgresPassword = "POSTGRES_PASSWORD"
     case postgresSSLMode = "POSTGRES_SSLMODE"
+    case databaseURL = "DATABASE_URL"
+    case port = "PORT"
     case dataDirectory = "MATHESAR_DATA_DIR"
     case pgdata = "PGDATA"
     case runDirectory = "MATHESAR_RUN_DIR"
@@ -111,6 +113,12 @@ public enum ConfigVariable: String, CaseIterable, Sendable {
         case .postgresSSLMode:
             Info(kind: .text(maxBytes: 16), default: .value("prefer"),
                  meaning: #"passed to libpq and the app; `require`/`verify-*` with the bundled server is an error (it has no TLS)"#)
+        case .databaseURL:
+            Info(kind: .text(maxBytes: 4096), default: .unset(docs: "unset", shown: "(unset)"),
+                 meaning: #"`postgres://` or `postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=MODE` (the PaaS convention): the same as setting the `POSTGRES_*` it names (percent-encoded parts decoded; an IPv6 host in `[...]`; a socket directory percent-encoded; `sslmode` is the only parameter). Set together with `POSTGRES_HOST`, `_PORT`, `_USER`, `_PASSWORD`, `_PASSWORD_FILE`, `_DB` (or `POSTGRES_SSLMODE` when the URL has `sslmode=`) it is an error naming both; a URL without a password, with several hosts or another parameter is an error. Messages and `config` show it with the password replaced by `<redacted>`; the app gets the `POSTGRES_*`, not the URL"#)
+        case .port:
+            Info(kind: .integer(1...65535), default: .value("8000"),
+                 meaning: #"where the app listens (the PaaS convention): passed to the app (gunicorn given no `-b` binds `0.0.0.0:$PORT`, as the image's CMD does), and the port of `MATHESAR_HEALTHCHECK_URL`'s default"#)
         case .dataDirectory:
             Info(kind: .path, default: .value("/var/lib/mathesar"),
                  meaning: #"the volume: `postgres/`, `secrets/`, `media/`, `.mathesar-init.lock`"#)
@@ -157,7 +165,7 @@ public enum ConfigVariable: String, CaseIterable, Sendable {
             Info(kind: .seconds(0...86400), default: .value("60"),
                  meaning: #"seconds to wait for an external server at boot"#)
         case .healthcheckURL:
-            Info(kind: .text(maxBytes: 2048), default: .value("http://127.0.0.1:8000/"),
+            Info(kind: .text(maxBytes: 2048), default: .derived(docs: "`http://127.0.0.1:$PORT/`"),
                  meaning: #"what `healthcheck` asks (2xx and 3xx are healthy)"#)
         case .logFormat:
             Info(kind: .choice, default: .value("text"),

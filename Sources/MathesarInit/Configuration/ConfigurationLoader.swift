@@ -70,11 +70,19 @@ public enum ConfigurationLoader {
         for name in ConfigVariable.allNames.sorted() {
             guard let value = environment[name], RawBytes.hasEscapes(value) else { continue }
             readable[name] = nil
-            let shown = ConfigVariable(rawValue: name)?.isSecret == true ? nil : value
+            // DATABASE_URL holds a password too
+            let shown = ConfigVariable(rawValue: name)?.isSecret == true || name == ConfigVariable.databaseURL.name ? nil : value
             undecodable.append(ConfigurationProblem(variable: name, value: shown, reason: "is not valid UTF-8 text"))
         }
-        var env = EnvironmentReader(environment: readable, files: files)
-        env.problems = undecodable
+        // DATABASE_URL stands for the POSTGRES_* it names (read as if set).
+        let (expanded, urlProblems) = DatabaseURL.expand(readable)
+        var env = EnvironmentReader(environment: expanded, files: files)
+        env.problems = undecodable + urlProblems
+        if let url = readable[ConfigVariable.databaseURL.name], !url.isEmpty {
+            env.record(.databaseURL, DatabaseURL.redacted(url), .environment)
+        } else {
+            env.recordUnset(.databaseURL)
+        }
         return env
     }
 
@@ -183,7 +191,9 @@ public enum ConfigurationLoader {
         let restart = env.choice(.restart, as: RestartPolicy.self)
         let stopTimeout = env.seconds(.stopTimeout, example: "9")
         let waitTimeout = env.seconds(.databaseWaitTimeout, example: "120")
-        let healthURL = env.string(.healthcheckURL, example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
+        // PORT (PaaS convention): where the app listens, so where healthcheck asks.
+        let appPort = env.integer(.port, example: "8000")
+        let healthURL = env.string(.healthcheckURL, derived: "http://127.0.0.1:\(appPort)/", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         if HealthURL.parse(healthURL) == nil {
             env.problem(.healthcheckURL, healthURL, "must be an http:// URL with a host, optional port and path (https is not supported: the check runs inside the container)", example: "MATHESAR_HEALTHCHECK_URL=http://127.0.0.1:8000/health")
         }

@@ -57,8 +57,9 @@ struct EnvironmentReader {
     }
 
     /// A plain string with a default; control characters are refused.
-    mutating func string(_ variable: ConfigVariable, example: String) -> String {
-        guard case .text(let maxBytes) = variable.info.kind, let fallback = variable.defaultValue else {
+    /// `derived`: the default when the table's is made from other values.
+    mutating func string(_ variable: ConfigVariable, derived: String? = nil, example: String) -> String {
+        guard case .text(let maxBytes) = variable.info.kind, let fallback = derived ?? variable.defaultValue else {
             preconditionFailure("\(variable.name) is not text with a default")
         }
         guard let value = raw(variable) else {

@@ -12,6 +12,8 @@ public struct BundledServer {
     public let socketDirectory: String
     public let port: Int
     public let searchPath: String
+    /// PID 1's uid has no passwd entry: PostgreSQL's programs get one (see `UnknownUser`).
+    public let unknownUser: UnknownUser?
 
     public init(pgdata: String, binaries: ServerBinaries, serverUser: UserIdentity?, runDirectory: String, port: Int, searchPath: String?) {
         self.pgdata = pgdata
@@ -20,6 +22,8 @@ public struct BundledServer {
         self.socketDirectory = runDirectory + "/postgresql"
         self.port = port
         self.searchPath = searchPath ?? CommandResolver.defaultSearchPath
+        // A missing library is reported by the boot's inspection (`UnknownUser.detect`).
+        self.unknownUser = serverUser == nil ? ((try? UnknownUser.detect(runDirectory: runDirectory).get()) ?? nil) : nil
     }
 
     /// The bootstrap superuser; reachable only over the private socket.
@@ -172,6 +176,7 @@ public struct BundledServer {
         var environment = ["PATH": searchPath, "LANG": "C.UTF-8"]
         if let user = serverUser { environment["HOME"] = user.home }
         if let tz = getenv("TZ") { environment["TZ"] = String(cString: tz) }
+        if let unknownUser { environment.merge(unknownUser.environment) { _, wrapper in wrapper } }
         return environment
     }
 

@@ -28,7 +28,7 @@ public struct ServerBinaries: Equatable, Sendable {
             let candidate = ServerBinaries(directory: AtomicFile.parentDirectory(of: postgres), origin: "PATH")
             if candidate.missing().isEmpty { return .success(candidate) }
         }
-        return .failure(Failure(ExitCode.configuration, "no PostgreSQL server found (looked in MATHESAR_PG_BINDIR, \(versionsRoot)/*/bin and PATH); install the server (Debian: apt-get install postgresql-15) or set MATHESAR_PG_BINDIR, or set POSTGRES_HOST to use an external database"))
+        return .failure(Failure(ExitCode.configuration, "no PostgreSQL server found (looked in MATHESAR_PG_BINDIR, \(versionsRoot)/*/bin and PATH); install the server (\(ServerPackageAdvice.install(major: ServerPackageAdvice.codename().flatMap { ServerPackageAdvice.debianMajors[$0] } ?? 17, directory: "/usr/lib/postgresql/17/bin"))) or set MATHESAR_PG_BINDIR, or set POSTGRES_HOST to use an external database"))
     }
 
     /// Required programs that are not there.

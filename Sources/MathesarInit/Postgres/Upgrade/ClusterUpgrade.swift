@@ -154,7 +154,13 @@ public final class ClusterUpgrade {
                 logger.error("upgrade: the roll-back failed too; the next boot retries it")
             }
             let logs = FileIO.exists(paths.failedLogs) ? " pg_upgrade's logs are kept in \(paths.failedLogs)." : ""
-            throw .failure(Failure(failure.code, "upgrading PostgreSQL \(plan.oldMajor) to \(plan.newMajor) failed, and was undone: \(paths.pgdata) holds the PostgreSQL \(plan.oldMajor) cluster as it was.\(logs) \(failure.message)"))
+            // A full volume rarely says so (PostgreSQL: "could not write init file"):
+            // after the roll-back has freed the new cluster, compare what is free with what is needed.
+            var space = ""
+            if let free = FileSystem.space(paths.parent)?.free, free < plan.neededBytes {
+                space = " The volume \(paths.parent) has \(formatBytes(free)) free after the roll-back, and the upgrade needs about \(formatBytes(plan.neededBytes)) (the volume probably filled up): free space there or enlarge the volume, then boot again."
+            }
+            throw .failure(Failure(failure.code, "upgrading PostgreSQL \(plan.oldMajor) to \(plan.newMajor) failed, and was undone: \(paths.pgdata) holds the PostgreSQL \(plan.oldMajor) cluster as it was.\(logs)\(space) \(failure.message)"))
         }
         try swap(&journal, renameOld: true)
         FileSystem.removeTree(paths.failedLogs)  // an earlier attempt's, now moot

@@ -29,13 +29,13 @@ public enum UpgradePrograms {
         let missing = candidate.missing(old)
         if missing.isEmpty { return .success(candidate) }
         let what = missing.count == old.count ? "are not installed" : "are incomplete there (missing: \(missing.joined(separator: ", ")))"
-        return .failure(Failure(ExitCode.volumeUnusable, "upgrading the PostgreSQL \(oldMajor) cluster to \(newMajor) needs PostgreSQL \(oldMajor)'s own programs (\(old.joined(separator: ", "))), which \(what) in \(candidate.directory); nothing was changed. Install them in the image (Debian: apt-get install postgresql-\(oldMajor)) or set MATHESAR_PG_OLD_BINDIR to their bin directory; or run an image with PostgreSQL \(oldMajor)"))
+        return .failure(Failure(ExitCode.volumeUnusable, "upgrading the PostgreSQL \(oldMajor) cluster to \(newMajor) needs PostgreSQL \(oldMajor)'s own programs (\(old.joined(separator: ", "))), which \(what) in \(candidate.directory); nothing was changed. Install them in the image (\(ServerPackageAdvice.install(major: oldMajor, directory: candidate.directory))) or set MATHESAR_PG_OLD_BINDIR to their bin directory; or run an image with PostgreSQL \(oldMajor)"))
     }
 
     /// The new version's programs pg_upgrade needs, or the failure naming the missing ones.
     public static func checkNew(_ binaries: ServerBinaries, newMajor: Int) -> Failure? {
         let missing = binaries.missing(new)
         if missing.isEmpty { return nil }
-        return Failure(ExitCode.volumeUnusable, "upgrading the cluster needs PostgreSQL \(newMajor)'s \(missing.joined(separator: ", ")), missing from \(binaries.directory); nothing was changed. Install the full server package (Debian: postgresql-\(newMajor), which includes pg_upgrade)")
+        return Failure(ExitCode.volumeUnusable, "upgrading the cluster needs PostgreSQL \(newMajor)'s \(missing.joined(separator: ", ")), missing from \(binaries.directory); nothing was changed. Install the full server (\(ServerPackageAdvice.install(major: newMajor, directory: binaries.directory)); Debian's postgresql-N package includes pg_upgrade)")
     }
 }
