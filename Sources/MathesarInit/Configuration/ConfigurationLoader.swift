@@ -1,3 +1,23 @@
+import Glibc
+
+/// This process's environment as a dictionary. Values that are not UTF-8 are
+/// kept byte for byte (see `RawBytes`), not repaired into U+FFFD: children get
+/// them unchanged, and configuration refuses them in its own variables.
+public func currentEnvironment() -> [String: String] {
+    var result: [String: String] = [:]
+    var cursor = environ
+    while let entry = cursor.pointee {
+        let text = RawBytes.decode(UnsafeRawPointer(entry).assumingMemoryBound(to: UInt8.self), count: strlen(entry))
+        // Split on the first "=" scalar: a combining mark after it would hide it from Character search.
+        let scalars = text.unicodeScalars
+        if let eq = scalars.firstIndex(of: "=") {
+            result[String(scalars[..<eq])] = String(scalars[scalars.index(after: eq)...])
+        }
+        cursor += 1
+    }
+    return result
+}
+
 /// Builds the `Configuration` from the environment: a pure function of the
 /// variables and the files they name, returning every problem at once. Which
 /// variables exist, their kinds and defaults are `ConfigVariable`'s; each

@@ -66,3 +66,8 @@ struct Spawner {
         return Spawned(pid: pid, stdoutFD: readEnds.first, stderrFD: readEnds.last)
     }
 }
+
+/// The environment as `KEY=VALUE` strings, sorted so children see a stable order.
+func environmentStrings(_ environment: [String: String]) -> [String] {
+    environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+}
