@@ -149,7 +149,7 @@ if command -v podman-compose >/dev/null; then
   PROJECT=${RUN_ID//-/}
   COMPOSE_PW="compose-$RANDOM$RANDOM"
   compose() {
-    MATHESAR_IMAGE=$IMAGE POSTGRES_IMAGE=$PG_IMAGE POSTGRES_PASSWORD=$COMPOSE_PW \
+    MATHESAR_IMAGE=$IMAGE POSTGRES_IMAGE=$PG_IMAGE POSTGRES_PASSWORD=$COMPOSE_PW MATHESAR_STOP_TIMEOUT=30 \
       MATHESAR_PORT=$CPORT MATHESAR_EXTERNAL_PORT=$CXPORT \
       podman-compose -p "$PROJECT" -f docker/compose.yml "$@" >>"$LOGDIR/compose.log" 2>&1
   }
@@ -166,8 +166,8 @@ if command -v podman-compose >/dev/null; then
   else
     fail "compose (bundled): HTTP 200 on :$CPORT"
   fi
-  compose stop -t "$STOP_BUDGET" mathesar
-  check "compose (bundled): stop -t $STOP_BUDGET is clean" clean_exit "$CB"
+  compose stop -t "$ROOMY_BUDGET" mathesar
+  check "compose (bundled): stop -t $ROOMY_BUDGET is clean" clean_exit "$CB"
   # external: the postgres service, and the app service that uses it
   t0=$(now)
   compose up -d --no-build postgres mathesar-external
@@ -183,9 +183,9 @@ if command -v podman-compose >/dev/null; then
   fi
   # the app first, then its database (podman-compose 1.0.3 would stop them in
   # the order of the file: postgres before the app that uses it)
-  compose stop -t "$STOP_BUDGET" mathesar-external
-  compose stop -t "$STOP_BUDGET" postgres
-  check "compose (external): stop -t $STOP_BUDGET of the app is clean" clean_exit "$CX2"
+  compose stop -t "$ROOMY_BUDGET" mathesar-external
+  compose stop -t "$ROOMY_BUDGET" postgres
+  check "compose (external): stop -t $ROOMY_BUDGET of the app is clean" clean_exit "$CX2"
   check "compose (external): the postgres service stopped by itself (exit 0)" \
     test "$(p inspect -f '{{.State.ExitCode}}' "$CP")" = 0
   [ "${KEEP:-}" = 1 ] || compose down -v
@@ -253,6 +253,8 @@ repo, _, tag = image.rpartition(":")
 values = {"database": {"mode": "external", "host": host, "password": password}, "replicas": 2,
           "image": {"repository": "localhost/" + repo, "tag": tag, "pullPolicy": "Never"},
           "podSecurityContext": {"runAsUser": 12345}, "persistence": {"size": "1Gi"},
+          # a roomy stop (terminationGracePeriodSeconds 36): what is checked is an orderly stop
+          "stopTimeout": 30,
           # the test reaches the pods at their addresses (there is no Service here)
           "extraEnv": [{"name": "ALLOWED_HOSTS", "value": "*"},
                        # two replicas of 5 workers each on this 2-core machine: 2 each keeps
@@ -347,8 +349,8 @@ if wait_url_200 "$U0/standin/version/" "$R0" && wait_url_200 "$U1/standin/versio
   jar_for "$U1" r1
   check "kube: the session made on replica 0 is logged in on replica 1 (/ answers 200)" test "$(app get "$U1" "$JK.r1" /)" = 200
   # one replica restarted while the other serves
-  p stop -t 15 "$R0" >/dev/null
-  check "kube: replica 0 stops cleanly (terminationGracePeriodSeconds 15)" clean_exit "$R0"
+  p stop -t 36 "$R0" >/dev/null
+  check "kube: replica 0 stops cleanly (terminationGracePeriodSeconds 36)" clean_exit "$R0"
   check "kube: replica 1 serves the session while replica 0 is down" test "$(app get "$U1" "$JK.r1" /)" = 200
   p start "$R0" >/dev/null
   U0="http://$(ip_of "$R0"):8000"
@@ -361,9 +363,9 @@ if wait_url_200 "$U0/standin/version/" "$R0" && wait_url_200 "$U1/standin/versio
   applied_by_pods=$(pg_sql "$KPG" mathesar_django "SELECT count(*) FROM django_migrations WHERE applied > '$BEFORE_PODS'")
   check "kube: still no migration applied by a replica after the restart ($applied_by_pods)" test "$applied_by_pods" = 0
   # one at a time, as a rolling update stops them
-  p stop -t 15 "$R0" >/dev/null
+  p stop -t 36 "$R0" >/dev/null
   check "kube: replica 0 stops cleanly" clean_exit "$R0"
-  p stop -t 15 "$R1" >/dev/null
+  p stop -t 36 "$R1" >/dev/null
   check "kube: replica 1 stops cleanly" clean_exit "$R1"
 else
   fail "kube: both replicas serve"
