@@ -220,7 +220,7 @@ cat >"$KDIR/postgres.yaml" <<EOF
 apiVersion: v1
 kind: Pod
 metadata:
-  name: $RUN_ID-pg
+  name: $RUN_ID-kpg   # not $RUN_ID-pg: the base test's external server has that name
 spec:
   restartPolicy: Never
   containers:
@@ -231,7 +231,7 @@ spec:
         - {name: POSTGRES_PASSWORD, value: "$KPW"}
         - {name: POSTGRES_DB, value: mathesar_django}
 EOF
-KPG=$RUN_ID-pg-postgres
+KPG=$RUN_ID-kpg-postgres
 kube_play "$KDIR/postgres.yaml"
 deadline=$(( $(date +%s) + HANG_GUARD ))
 until p exec "$KPG" pg_isready -q -h 127.0.0.1 2>/dev/null; do
