@@ -1,5 +1,5 @@
 /// SHA-256 fed in pieces, for files too large to hold in memory (the
-/// members of a backup archive). Same algorithm and constants as `SHA256`.
+/// members of a backup archive); `SHA256.digest` is this fed once.
 public struct SHA256Hasher {
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
@@ -32,8 +32,8 @@ public struct SHA256Hasher {
 
     public mutating func update(_ bytes: [UInt8]) { update(bytes[...]) }
 
-    /// The digest as 64 lowercase hex digits; the hasher is spent.
-    public mutating func finalizeHex() -> String {
+    /// The 32-byte digest; the hasher is spent.
+    public mutating func finalize() -> [UInt8] {
         let bitLength = length &* 8
         var tail = pending
         tail.append(0x80)
@@ -42,12 +42,13 @@ public struct SHA256Hasher {
         tail.withUnsafeBufferPointer { buffer in
             for offset in stride(from: 0, to: buffer.count, by: 64) { compress(buffer, at: offset) }
         }
+        return h.flatMap { v in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: v >> UInt32($0)) } }
+    }
+
+    /// The digest as 64 lowercase hex digits; the hasher is spent.
+    public mutating func finalizeHex() -> String {
         let digits = Array("0123456789abcdef")
-        var out: [Character] = []
-        for v in h {
-            for shift in [28, 24, 20, 16, 12, 8, 4, 0] { out.append(digits[Int((v >> UInt32(shift)) & 0xF)]) }
-        }
-        return String(out)
+        return String(finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
     }
 
     private mutating func compress(_ data: UnsafeBufferPointer<UInt8>, at chunk: Int) {
