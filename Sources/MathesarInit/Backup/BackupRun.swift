@@ -103,6 +103,7 @@ public struct BackupRun {
         do throws(Failure) {
             let writer = ArchiveWriter(fd: fd, destination: destination)
             for file in files { try writer.add(name: file.name, kind: file.kind, label: file.label, file: file.path) }
+            let uploads = try addUploads(to: writer)
             for secret in secrets {
                 try writer.add(name: "secrets/\(secret.name)", kind: .secret, label: secret.name, bytes: Array((secret.value + "\n").utf8))
             }
@@ -119,7 +120,7 @@ public struct BackupRun {
                 close(fd)
                 AtomicFile.syncDirectory(AtomicFile.parentDirectory(of: path))
             }
-            let summary = "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", ")))\(config.database.mode == .bundled ? ", the roles" : ""), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"); \(Self.size(writer.written)) written to \(destination) in \(formatDuration(Instant.now().seconds(since: start)))"
+            let summary = "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", ")))\(config.database.mode == .bundled ? ", the roles" : ""), \(uploads.count) upload\(uploads.count == 1 ? "" : "s") (\(Self.size(uploads.bytes))), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"); \(Self.size(writer.written)) written to \(destination) in \(formatDuration(Instant.now().seconds(since: start)))"
             return summary
         } catch {
             if let partial {
@@ -128,6 +129,28 @@ public struct BackupRun {
             }
             throw .failure(error)
         }
+    }
+
+    /// The uploads in media/, read through descriptors (MediaTree): each
+    /// regular file as `media/N`; what is left out is named in a warning.
+    private func addUploads(to writer: ArchiveWriter) throws(Failure) -> (count: Int, bytes: UInt64) {
+        let media = config.mediaDirectory
+        let root = config.app.mediaRoot
+        if root.trimmingCharacters(in: "/") != media.trimmingCharacters(in: "/") {
+            logger.warning("backup: MEDIA_ROOT=\(root) is outside the volume; the uploads there are not in this backup (only \(media) is); back that directory up yourself")
+        }
+        var count = 0
+        var bytes: UInt64 = 0
+        let skipped = try MediaTree.walk(media) { (path: String, fd: Int32) throws(Failure) in
+            count += 1
+            let before = writer.written
+            try writer.add(name: "media/\(count)", kind: .media, label: path, descriptor: fd, file: "\(media)/\(path)")
+            bytes += writer.written - before
+        }
+        for entry in skipped {
+            logger.warning("backup: left out \(entry.path.hasPrefix("/") ? entry.path : media + "/" + entry.path): \(entry.why)")
+        }
+        return (count, bytes)
     }
 
     private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {
