@@ -374,6 +374,47 @@ def test_backup_to_standard_output_is_the_archive_alone(source, tmp_path):
     assert "written to standard output" in r.stderr.decode()
 
 
+@pytest.mark.parametrize("where", ["parent", "deeper"])
+def test_backup_refuses_a_symlink_on_the_way_to_its_output(source, tmp_path, where):
+    volume, port, _, _ = source
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = tmp_path / "real"
+    (real / "inside").mkdir(parents=True)
+    if where == "parent":
+        link = tmp_path / "link"
+        link.symlink_to(elsewhere)
+        output = link / "out.tar"
+    else:
+        link = real / "inside" / "link"
+        link.symlink_to(elsewhere)
+        output = link / "more" / "out.tar"
+        (elsewhere / "more").mkdir()
+    code, backup = command(env_for(volume, port), "backup", "--output", str(output))
+    assert code == 73, backup.output
+    assert f"backup: {link} is a symbolic link" in backup.output and "wrote nothing" in backup.output, backup.output
+    assert list(elsewhere.rglob("*.tar*")) == []
+    assert [p.name for p in (volume.data / "backups").iterdir()] == [only_archive(volume).name]
+
+
+def test_backup_refuses_a_symlinked_backups_directory_in_the_volume(source, tmp_path):
+    volume, port, _, _ = source
+    backups = volume.data / "backups"
+    kept = volume.data / "backups.kept"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    backups.rename(kept)
+    try:
+        backups.symlink_to(elsewhere)
+        code, backup = command(env_for(volume, port), "backup")
+        assert code == 73, backup.output
+        assert f"{backups} is a symbolic link" in backup.output, backup.output
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        backups.unlink(missing_ok=True)
+        kept.rename(backups)
+
+
 def test_external_backup_holds_the_internal_database_and_restores_into_an_empty_one(pg_server, volume, tmp_path):
     pg_server.make_role("bk_role", "bk-pw", owns="bk_db")
     env = pg_server.external_env(volume, "bk_role", "bk-pw", "bk_db", MATHESAR_RESTART="never")

@@ -83,6 +83,8 @@ public struct BackupRun {
         }
 
         var partial: String?
+        var outputDirectory: (directory: OutputDirectory, name: String)?
+        defer { outputDirectory?.directory.close() }
         let fd: Int32
         let destination: String
         switch output {
@@ -91,8 +93,13 @@ public struct BackupRun {
             destination = "standard output"
         case .file(let path):
             destination = path
+            do throws(Failure) {
+                outputDirectory = try OutputDirectory.open(for: path, volume: config.dataDirectory)
+            } catch {
+                throw .failure(error)
+            }
             let name = path + ".partial"
-            let created = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            let created = outputDirectory!.directory.create(outputDirectory!.name + ".partial")
             guard created >= 0 else {
                 throw .failure(Failure(ExitCode.volumeUnusable, "cannot create \(name): \(lastErrnoText())\(errno == EEXIST ? " (left by an interrupted backup? remove it)" : "")"))
             }
@@ -113,19 +120,20 @@ public struct BackupRun {
             try writer.finish()
             if let partial, case .file(let path) = output {
                 guard fsync(fd) == 0 else { throw Failure(ExitCode.volumeUnusable, "cannot flush \(partial) to disk: \(lastErrnoText())") }
-                let rc = FileSystem.renameNoReplace(partial, path)
+                let (directory, base) = outputDirectory!
+                let rc = directory.renameNoReplace(base + ".partial", base)
                 guard rc == 0 else {
                     throw Failure(ExitCode.volumeUnusable, "cannot rename \(partial) to \(path): \(errnoText(rc))\(rc == EEXIST ? " (it exists; choose another --output or remove it)" : "")")
                 }
                 close(fd)
-                AtomicFile.syncDirectory(AtomicFile.parentDirectory(of: path))
+                _ = fsync(directory.fd)
             }
             let summary = "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", ")))\(config.database.mode == .bundled ? ", the roles" : ""), \(uploads.count) upload\(uploads.count == 1 ? "" : "s") (\(Self.size(uploads.bytes))), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"); \(Self.size(writer.written)) written to \(destination) in \(formatDuration(Instant.now().seconds(since: start)))"
             return summary
         } catch {
-            if let partial {
+            if partial != nil, let out = outputDirectory {
                 close(fd)
-                unlink(partial)
+                unlinkat(out.directory.fd, out.name + ".partial", 0)
             }
             throw .failure(error)
         }
