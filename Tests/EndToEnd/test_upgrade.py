@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from harness import INIT, Init, Volume, free_port, pg_bindir
+from kit.xfs import XfsLoop
 from harness import as_postgres as run_as_postgres
 
 PG15, PG16, PG17, PG18 = pg_bindir(15), pg_bindir(16), pg_bindir(17), pg_bindir(18)
@@ -155,6 +156,31 @@ def test_upgrade_15_to_17_updates_extensions(volume, port):
     assert_data_intact(init, 17)
     assert "ext|1.11" in app_lines(init), init.output
     assert "extension pg_stat_statements updated from 1.10 to 1.11" in init.output
+
+
+@pytest.fixture
+def xfs():
+    """A volume on an XFS with reflinks (kit.xfs): fails, never skips, where none can be made."""
+    try:
+        fs = XfsLoop()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    yield Volume(fs.mount / "volume")
+    fs.close()
+
+
+@pytest.mark.parametrize("mode", ["clone", "auto"])
+def test_clone_mode_on_a_filesystem_that_clones(xfs, port, mode):
+    (xfs.root).mkdir(mode=0o755)
+    make_15_cluster(xfs, port)
+    extra = {} if mode == "auto" else {"MATHESAR_PG_UPGRADE_MODE": mode}
+    code, init = boot(xfs, PG16, READ, port, **extra)
+    assert code == 0, init.output
+    assert_data_intact(init, 16)
+    assert "pg_upgrade --clone" in init.output, init.output
+    assert "copying instead" not in init.output
+    assert siblings(xfs) == [], init.output
+    assert "removed the PostgreSQL 15 cluster" in init.output
 
 
 # --- crashes at every step -------------------------------------------------------
