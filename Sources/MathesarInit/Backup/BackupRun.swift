@@ -151,9 +151,8 @@ public struct BackupRun {
         var bytes: UInt64 = 0
         let skipped = try MediaTree.walk(media) { (path: String, fd: Int32) throws(Failure) in
             count += 1
-            let before = writer.written
             try writer.add(name: "media/\(count)", kind: .media, label: path, descriptor: fd, file: "\(media)/\(path)")
-            bytes += writer.written - before
+            bytes += writer.members.last!.size
         }
         for entry in skipped {
             logger.warning("backup: left out \(entry.path.hasPrefix("/") ? entry.path : media + "/" + entry.path): \(entry.why)")
