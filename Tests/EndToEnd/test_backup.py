@@ -333,6 +333,30 @@ def test_a_kill_during_restore_leaves_an_empty_volume_and_a_new_restore_works(so
     assert code == 0 and "rows=row-1" in init.output, init.output
 
 
+def test_a_kill_after_the_uploads_are_placed_but_before_the_cluster_is_undone_by_the_next_restore(source, tmp_path):
+    """strace kills PID 1 at the entry of the rename(2) that moves the restored
+    cluster to PGDATA, after media/ is in place (the uploads and the secrets
+    are renamed with renameat(2), which is not traced)."""
+    _, _, archive, _ = source
+    target = make_volume(tmp_path, "killed-media")
+    port = free_port()
+    init = Init(["restore", str(archive)], env_for(target, port))
+    init.wait_for(r"matches its manifest")
+    tracer = subprocess.Popen(["strace", "-qq", "-p", str(init.pid1), "-e", "trace=rename", "-e", "inject=rename:signal=KILL",
+                               "-o", "/dev/null"])
+    init.proc.wait(120)
+    tracer.wait(10)
+    assert not (target.pgdata / "PG_VERSION").exists(), init.output
+    assert (target.data / ".media-restore.pending").exists(), init.output
+    assert (target.data / "media" / "big.bin").read_bytes() == UPLOADS["big.bin"]
+    code, again = command(env_for(target, port), "restore", str(archive))
+    assert code == 0, again.output
+    assert f"{target.data}/media (restored by the interrupted restore)" in again.output
+    restored = sorted(p.relative_to(target.data / "media").as_posix() for p in (target.data / "media").rglob("*") if p.is_file())
+    assert restored == sorted(UPLOADS)
+    assert not (target.data / ".media-restore.pending").exists() and not (target.data / ".media-restore").exists()
+
+
 def test_a_live_backup_holds_each_transaction_whole_and_restores(tmp_path):
     volume = make_volume(tmp_path, "live")
     port = free_port()
