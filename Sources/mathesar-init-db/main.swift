@@ -16,17 +16,7 @@ func runStep(_ step: DatabaseHelper.Step, environment: [String: String]) -> Int3
         logger.error(error.description)
         return ExitCode.configuration
     }
-    let server = InternalServer(config: config, environment: environment)
-    switch step {
-    case .bundledReady: return BundledReadiness(server: server, logger: logger).run()
-    case .externalReady: return ExternalReadiness(server: server, logger: logger).run()
-    case .upgradeVerify: return UpgradeVerification(server: server, logger: logger).run()
-    case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
-    case .serverReady: return BundledReadiness(server: server, logger: logger).waitUntilReady()
-    case .reindex: return CollationSurvey.reindex(server: server, database: environment[DatabaseHelper.Variable.reindexDatabase] ?? "", logger: logger)
-    case .migrationState: return MigrationState.report(server, logger: logger)
-    case .sealTemplate: return TemplateSeal.run(server, logger: logger)
-    }
+    return InternalServer(config: config, environment: environment).run(step, logger: logger)
 }
 
 func main(_ argv: [String]) -> Int32 {

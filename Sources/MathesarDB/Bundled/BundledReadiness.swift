@@ -5,16 +5,11 @@ import PostgresClient
 /// its socket, then makes the role, its password and the internal database
 /// match the configuration, on every boot (so a changed POSTGRES_PASSWORD
 /// takes effect, unlike the official image, which ignores it after initdb).
-public struct BundledReadiness {
+struct BundledReadiness {
     let server: InternalServer
     let logger: Logger
 
-    public init(server: InternalServer, logger: Logger) {
-        self.server = server
-        self.logger = logger
-    }
-
-    public func run() -> Int32 {
+    func run() -> Int32 {
         let admin = server.adminParameters()
         // 4096 PBKDF2 rounds, done while the server is still starting.
         guard let password = PreparedPassword.prepare(password: server.password ?? "", secretsDirectory: server.config.secretsDirectory) else {
@@ -50,7 +45,7 @@ public struct BundledReadiness {
     }
 
     /// `__server-ready`: the wait alone, for a server that is not the app's yet (restore).
-    public func waitUntilReady() -> Int32 {
+    func waitUntilReady() -> Int32 {
         waitForPidFileReady()
         let admin = server.adminParameters()
         let outcome = Waiter(maxDelay: 0.1).wait(for: admin, timeout: 600) { _, _ in }

@@ -7,7 +7,7 @@ import PostgresClient
 /// version, recreates them) and every recorded migration, so that a database
 /// restored from an older dump, or migrated by something else, never matches
 /// the fingerprint recorded after the last successful run.
-public enum MigrationState {
+enum MigrationState {
     /// Asked for by PID 1 (`DatabaseHelper.Variable.migrationState`).
     static func wanted(_ server: InternalServer) -> Bool {
         server.environment[DatabaseHelper.Variable.migrationState] == "1"
@@ -31,7 +31,7 @@ public enum MigrationState {
 
     /// Connects to the internal database (bundled: as the bootstrap superuser
     /// over the private socket) and logs the line PID 1 reads.
-    public static func report(_ server: InternalServer, logger: Logger) -> Int32 {
+    static func report(_ server: InternalServer, logger: Logger) -> Int32 {
         do {
             let connection = try PostgresConnection.connect(server.adminParameters(database: server.config.database.name))
             let state = try read(connection)

@@ -7,8 +7,8 @@ import PostgresClient
 /// way in is the bootstrap superuser over the 0700 socket; the first boot
 /// sets the configured password in its reconcile. Then the migration
 /// fingerprint that goes into the manifest.
-public enum TemplateSeal {
-    public static func run(_ server: InternalServer, logger: Logger) -> Int32 {
+enum TemplateSeal {
+    static func run(_ server: InternalServer, logger: Logger) -> Int32 {
         let role = server.config.database.user
         do {
             let connection = try PostgresConnection.connect(server.adminParameters())

@@ -7,16 +7,11 @@ import PostgresClient
 /// then each extension whose installed version is older than the one the new
 /// server ships is updated (`ALTER EXTENSION ... UPDATE`, as pg_upgrade's
 /// update_extensions.sql would), a failure there being a warning only.
-public struct UpgradeVerification {
+struct UpgradeVerification {
     let server: InternalServer
     let logger: Logger
 
-    public init(server: InternalServer, logger: Logger) {
-        self.server = server
-        self.logger = logger
-    }
-
-    public func run() -> Int32 {
+    func run() -> Int32 {
         do {
             let admin = try PostgresConnection.connect(server.adminParameters())
             let databases = try admin.query("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn ORDER BY datname").compactMap { $0[0] }

@@ -94,7 +94,7 @@ struct CollationDrift: Equatable {
 }
 
 /// The databases of a server to look at, each with a connection of its own.
-public enum CollationSurvey {
+enum CollationSurvey {
     /// The server warns about a mismatch on every connection; ours says it
     /// once, with the fix, so its notices are not relayed.
     static func quiet(_ connection: PostgresConnection) -> PostgresConnection {
@@ -174,7 +174,7 @@ public enum CollationSurvey {
     }
 
     /// `reindex --database NAME`.
-    public static func reindex(server: InternalServer, database: String, logger: Logger) -> Int32 {
+    static func reindex(server: InternalServer, database: String, logger: Logger) -> Int32 {
         do {
             let connection = try quiet(PostgresConnection.connect(server.adminParameters(database: database)))
             guard let drift = try CollationDrift.inspect(connection, database: database) else {

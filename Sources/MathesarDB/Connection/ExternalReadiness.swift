@@ -4,16 +4,11 @@ import PostgresClient
 /// `__external-ready`: waits for the external server until
 /// `MATHESAR_DB_WAIT_TIMEOUT`, then proves the configured role can use the
 /// internal database: SUPERUSER or owner (Mathesar's requirement).
-public struct ExternalReadiness {
+struct ExternalReadiness {
     let server: InternalServer
     let logger: Logger
 
-    public init(server: InternalServer, logger: Logger) {
-        self.server = server
-        self.logger = logger
-    }
-
-    public func run() -> Int32 {
+    func run() -> Int32 {
         switch ExternalDatabaseCheck(server: server).run(waitTimeout: server.config.databaseWaitTimeout, progress: { logger.info($0) }) {
         case .success(let notes):
             for note in notes { logger.info(note) }

@@ -8,18 +8,13 @@ import MathesarInit
 /// Mathesar answers a Host outside ALLOWED_HOSTS with a bare 400 and logs
 /// nothing, so a 400 here is the one chance to say which variable to set.
 /// Never fails boot: it only logs.
-public struct HostsProbe {
+struct HostsProbe {
     let config: Configuration
     let logger: Logger
 
-    public init(config: Configuration, logger: Logger) {
-        self.config = config
-        self.logger = logger
-    }
-
     static let waitLimit = 10.0
 
-    public func run() -> Int32 {
+    func run() -> Int32 {
         guard let url = HealthURL.parse(config.healthcheckURL) else { return 0 }
         let names = HostsProbe.candidates(domainHosts: config.app.domainHosts)
         guard !names.isEmpty else { return 0 }
