@@ -14,6 +14,8 @@ import fig5_idle
 import fig6_signal
 import fig7_reap
 import fig8_start
+import fig9_standin
+import fig10_image
 import small
 
 
@@ -79,6 +81,7 @@ def write_markdown(results, path, chart_name, chart_note):
                 fig2_warm_boot.section(results, ours_fail), fig3_stop.section(results, ours_fail),
                 fig4_memory.section(results, ours_fail), fig5_idle.section(results, ours_fail)]
     sections += [small.section(results, ours_fail, figure) for figure in (fig6_signal, fig7_reap, fig8_start)]
+    sections += [fig9_standin.section(results, ours_fail), fig10_image.section(results, ours_fail)]
     for lines, figure_targets in sections:
         L += lines
         targets += figure_targets
