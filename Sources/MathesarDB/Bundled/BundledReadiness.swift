@@ -36,7 +36,7 @@ struct BundledReadiness {
                 role: server.config.database.user, password: password, database: server.config.database.name)
             password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
-            CollationSurvey.atBoot(server: server, logger: logger)
+            CollationSurvey.atBoot(server: server, logger: logger, admin: connection)
         } catch {
             logger.error("reconciling the role and database on the bundled PostgreSQL failed: \(error)")
             return ExitCode.databaseUnavailable
