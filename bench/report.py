@@ -70,7 +70,12 @@ def write_markdown(results, path, chart_name, chart_note):
     fails = ours_failures(results)
     L = [f"# mathesar-init benchmarks ({meta['mode']} run)", "",
          f"Date: {meta['date']} · run time {meta['duration_s']:.0f} s · command: `{meta['command']}`", "",
-         "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()), "",
+         "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()), ""]
+    if meta.get("load_average"):
+        la = meta["load_average"]
+        L += ["Load average (1, 5, 15 min) at the start: " + ", ".join(map(str, la["start"]))
+              + "; at the end: " + ", ".join(map(str, la["end"])) + f" ({meta['machine'].get('nproc')} CPUs).", ""]
+    L += [
          "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
          "Every subject runs as PID 1 under `unshare --pid --fork --mount-proc`. `ours/this` is the median of "
          "the ratios ours/peer taken pair by pair (same round); absolute times move ±50% between runs here.", ""]

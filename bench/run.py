@@ -134,6 +134,7 @@ def main():
     args = ap.parse_args()
     random.seed(args.seed)
     t_start = time.monotonic()
+    load_start = os.getloadavg()
     smoke = args.smoke
     r = args.rounds
     rounds = {"first": r or (1 if smoke else 7), "warm": r or (1 if smoke else 12), "signal": r or (1 if smoke else 40),
@@ -186,6 +187,8 @@ def main():
             "" if args.ours == str(REPO / ".build/release/mathesar-init") else f" --ours {args.ours}"),
         "duration_s": time.monotonic() - t_start,
         "machine": report.machine_info(), "versions": report.versions(ctx), "ours_error": ctx.ours_error,
+        # other work on the machine moves every absolute time: the run says how busy it was
+        "load_average": {"start": [round(x, 2) for x in load_start], "end": [round(x, 2) for x in os.getloadavg()]},
         "config": {"rounds": rounds, "idle_seconds": args.idle_seconds, "zombies": args.zombies,
                    "docker_stop_timeout": args.docker_stop_timeout, "docker_stop_samples": args.docker_stop_samples,
                    "ours": str(ctx.ours), "ours_env": ctx.ours_env, "pgbin": args.pgbin},
