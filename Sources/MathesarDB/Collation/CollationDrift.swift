@@ -108,17 +108,18 @@ enum CollationSurvey {
     }
 
     /// Every database that accepts connections, drifted ones only.
-    /// `admin`: a connection to the server's admin database already open (boot's
-    /// reconcile), used for the list and for that database: a backend start fewer each.
-    static func drifted(server: InternalServer, logger: Logger, admin open: PostgresConnection? = nil) -> [CollationDrift] {
+    /// `open`: connections already open (boot's: the reconcile's to the admin
+    /// database, one to the internal database), by database name, used instead
+    /// of new ones: a backend start fewer each.
+    static func drifted(server: InternalServer, logger: Logger, open: [String: PostgresConnection] = [:]) -> [CollationDrift] {
         var found: [CollationDrift] = []
         do {
-            let adminDatabase = server.adminParameters().keywords.first { $0.0 == "dbname" }?.1
-            let admin = try open ?? PostgresConnection.connect(server.adminParameters())
+            let adminDatabase = server.adminParameters().keywords.first { $0.0 == "dbname" }?.1 ?? "postgres"
+            let admin = try open[adminDatabase] ?? PostgresConnection.connect(server.adminParameters())
             let names = try admin.query("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn ORDER BY datname").compactMap { $0[0] }
             for name in names {
                 do {
-                    let connection = try quiet(name == adminDatabase ? admin : PostgresConnection.connect(server.adminParameters(database: name)))
+                    let connection = try quiet(name == adminDatabase ? admin : open[name] ?? PostgresConnection.connect(server.adminParameters(database: name)))
                     if let drift = try CollationDrift.inspect(connection, database: name) { found.append(drift) }
                 } catch {
                     logger.warning("database \(name): cannot check its collation versions: \(error)")
@@ -132,15 +133,15 @@ enum CollationSurvey {
 
     /// At boot: the internal database is fixed (it is small, and nothing uses
     /// it yet); every other drifted database is reported with its fix.
-    static func atBoot(server: InternalServer, logger: Logger, admin: PostgresConnection? = nil) {
+    static func atBoot(server: InternalServer, logger: Logger, open: [String: PostgresConnection] = [:]) {
         let internalName = server.config.database.name
-        for drift in drifted(server: server, logger: logger, admin: admin) {
+        for drift in drifted(server: server, logger: logger, open: open) {
             guard drift.database == internalName else {
                 logger.warning(drift.warning())
                 continue
             }
             do {
-                let connection = try quiet(PostgresConnection.connect(server.adminParameters(database: internalName)))
+                let connection = try quiet(open[internalName] ?? PostgresConnection.connect(server.adminParameters(database: internalName)))
                 logger.info(try drift.fix(connection))
             } catch {
                 logger.warning(drift.warning() + " (rebuilding it at boot failed: \(error))")
