@@ -1,7 +1,8 @@
 import MathesarInit
 import PostgresClient
 
-/// How the helper reaches the internal server (bundled or external).
+/// How the helper reaches the internal server (bundled or external), and the
+/// internal steps of boot it runs there (`run`).
 public struct InternalServer {
     public let config: Configuration
     public let mode: DatabaseMode
@@ -47,5 +48,21 @@ public struct InternalServer {
         return ConnectionParameters(host: host, port: db.port, database: database ?? db.name, user: db.user,
                                     password: password, sslMode: mode == .bundled ? "disable" : db.sslMode,
                                     connectTimeout: 10)
+    }
+}
+
+extension InternalServer {
+    /// One internal step of boot on this server, logging as the helper.
+    public func run(_ step: DatabaseHelper.Step, logger: Logger) -> Int32 {
+        switch step {
+        case .bundledReady: return BundledReadiness(server: self, logger: logger).run()
+        case .externalReady: return ExternalReadiness(server: self, logger: logger).run()
+        case .upgradeVerify: return UpgradeVerification(server: self, logger: logger).run()
+        case .hostsProbe: return HostsProbe(config: config, logger: logger).run()
+        case .serverReady: return BundledReadiness(server: self, logger: logger).waitUntilReady()
+        case .reindex: return CollationSurvey.reindex(server: self, database: environment[DatabaseHelper.Variable.reindexDatabase] ?? "", logger: logger)
+        case .migrationState: return MigrationState.report(self, logger: logger)
+        case .sealTemplate: return TemplateSeal.run(self, logger: logger)
+        }
     }
 }

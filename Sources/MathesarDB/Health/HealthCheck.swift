@@ -4,10 +4,12 @@ import PostgresClient
 /// `mathesar-init healthcheck`: exit 0 when the app runs and answers and (in
 /// bundled mode) PostgreSQL accepts connections; else 1, with one line saying
 /// what is not healthy. Read-only; run by the container runtime every interval.
-struct HealthCheck {
+public struct HealthCheck {
     let config: Configuration
 
-    func run() -> (healthy: Bool, line: String) {
+    public init(config: Configuration) { self.config = config }
+
+    public func run() -> (healthy: Bool, line: String) {
         guard let status = StatusFile.read(runDirectory: config.runDirectory) else {
             return (false, "unhealthy: no \(config.runDirectory)/status.json; is mathesar-init running as PID 1 with this MATHESAR_RUN_DIR?")
         }

@@ -46,10 +46,7 @@ public struct ExternalRestore {
         guard let member = manifest.members.first(where: { $0.kind == .database && $0.label == manifest.internalDatabase }) else {
             throw .failure(ArchiveReader.refused(path, "it holds no dump of its internal database \(manifest.internalDatabase)"))
         }
-        var password = config.database.password?.givenValue
-        if password == nil, case .persisted(let name)? = config.database.password, case .success(let value?) = BackupSecrets.read(config.secretsDirectory, name) {
-            password = value
-        }
+        let password = config.storedDatabasePassword()
         if let password { logger.redact(password) }
         let tools = ClientTools(binaries: binaries, host: config.database.host!, port: config.database.port, user: config.database.user,
                                 password: password, sslMode: config.database.sslMode, searchPath: config.environment["PATH"])

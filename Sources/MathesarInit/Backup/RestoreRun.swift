@@ -188,34 +188,18 @@ public final class RestoreRun {
 /// `mathesar-init restore PATH`.
 public enum RestoreCommand {
     public static func execute(path requested: String) -> Int32 {
-        let environment = currentEnvironment()
-        let config: Configuration
-        switch ConfigurationLoader.load(environment: environment, arguments: [], isRoot: geteuid() == 0) {
-        case .success(let loaded): config = loaded
-        case .failure(let error):
-            Logger(format: RunCommand.requestedLogFormat(environment)).error(error.description)
-            return ExitCode.configuration
-        }
         let path = requested.hasPrefix("/") ? requested : BackupCommand.currentDirectory() + "/" + requested
-        let runtime: Runtime
-        do throws(Failure) {
-            runtime = try Runtime(logFormat: config.logFormat)
-        } catch {
-            Logger(format: config.logFormat).error(error.message)
-            return error.code
+        return CommandContext.run { context in
+            let (config, supervisor) = (context.config, context.supervisor)
+            do throws(Interruption) {
+                let summary = config.database.mode == .bundled
+                    ? try RestoreRun(config: config, supervisor: supervisor).run(path: path)
+                    : try ExternalRestore(config: config, supervisor: supervisor).run(path: path)
+                context.logger.info("restore: \(summary)")
+                return 0
+            } catch {
+                return supervisor.shutdown(after: error)
+            }
         }
-        let supervisor = Supervisor(runtime: runtime, policy: .never, timings: config.timings, mode: config.database.mode.rawValue)
-        let code: Int32
-        do throws(Interruption) {
-            let summary = config.database.mode == .bundled
-                ? try RestoreRun(config: config, supervisor: supervisor).run(path: path)
-                : try ExternalRestore(config: config, supervisor: supervisor).run(path: path)
-            runtime.logger.info("restore: \(summary)")
-            code = 0
-        } catch {
-            code = supervisor.shutdown(after: error)
-        }
-        runtime.flushOutput()
-        return code
     }
 }

@@ -1,10 +1,10 @@
 import Glibc
 
-/// The database phase. Bundled, one step at a time (as the postgres image's
+/// The bundled database phase, one step at a time (as the postgres image's
 /// entrypoint does): clean up an interrupted first boot, adopt or upgrade the
 /// existing cluster, make a new one when PGDATA is empty, fix ownership, start
 /// the server, wait until it is ready and reconcile the role and database,
-/// finish an upgrade. External: wait for the server and check the role.
+/// finish an upgrade. The external one is in BootSequence.swift.
 extension BootSequence {
     /// What the database phase leaves for the rest of boot.
     struct RunningDatabase {
@@ -14,8 +14,7 @@ extension BootSequence {
         var migrationState: String?
     }
 
-    func startDatabase(_ checked: Preflight, _ volume: PreparedVolume) throws(Interruption) -> (RunningDatabase, String) {
-        guard let bundled = checked.bundled else { return try waitForExternalDatabase(volume.helper) }
+    func startBundledDatabase(_ bundled: BundledPlan, _ volume: PreparedVolume) throws(Interruption) -> (RunningDatabase, String) {
         var notes: [String] = []
         do {
             try removeInitLeftovers(bundled)
@@ -116,23 +115,5 @@ extension BootSequence {
         try requireHelperSuccess(ready, helper: helper, step: "waiting for the bundled PostgreSQL")
         return (ready.lines.contains { $0.contains(DatabaseHelper.passwordChangedNote(config.database.user)) },
                 DatabaseHelper.migrationFingerprint(in: ready.lines))
-    }
-
-    private func waitForExternalDatabase(_ helper: DatabaseHelper) throws(Interruption) -> (RunningDatabase, String) {
-        let result = try supervisor.runTask(helper.spec(.externalReady, extra: migrationStateRequest()))
-        try requireHelperSuccess(result, helper: helper, step: "checking the external database")
-        return (RunningDatabase(migrationState: DatabaseHelper.migrationFingerprint(in: result.lines)), "external PostgreSQL at \(config.database.host!):\(config.database.port) ready; role \(config.database.user) can use \(config.database.name)")
-    }
-
-    /// The helper has already logged why it failed; pass its code on.
-    func requireHelperSuccess(_ result: TaskResult, helper: DatabaseHelper, step: String) throws(Interruption) {
-        switch result.status {
-        case .exited(0):
-            return
-        case .exited(let code) where [ExitCode.databaseUnavailable, ExitCode.migrationFailed, ExitCode.configuration, ExitCode.volumeUnusable].contains(code):
-            throw fail(code, "\(step) failed (see above)")
-        default:
-            throw fail(ExitCode.internalError, "the database helper \(result.status) while \(step); is \(helper.path) installed next to mathesar-init?")
-        }
     }
 }

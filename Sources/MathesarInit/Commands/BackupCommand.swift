@@ -9,42 +9,29 @@ import Glibc
 /// - external: the internal database through the configured connection.
 public enum BackupCommand {
     public static func execute(output requested: String?) -> Int32 {
-        let environment = currentEnvironment()
-        let config: Configuration
-        switch ConfigurationLoader.load(environment: environment, arguments: [], isRoot: geteuid() == 0) {
-        case .success(let loaded): config = loaded
-        case .failure(let error):
-            Logger(format: RunCommand.requestedLogFormat(environment)).error(error.description)
-            return ExitCode.configuration
-        }
         var output: BackupOutput?
-        if requested == "-" {
-            guard isatty(1) == 0 else {
-                Logger(format: config.logFormat).error("backup --output -: standard output is a terminal; redirect it to a file (mathesar-init backup --output - > mathesar.tar)")
-                return ExitCode.usage
+        return CommandContext.run(prepare: { config in
+            if requested == "-" {
+                guard isatty(1) == 0 else {
+                    Logger(format: config.logFormat).error("backup --output -: standard output is a terminal; redirect it to a file (mathesar-init backup --output - > mathesar.tar)")
+                    return ExitCode.usage
+                }
+                // The archive gets the real stdout; everything else (our log, the
+                // tools' chatter) goes to stderr, so that stdout is the archive alone.
+                // Before the event loop starts, which writes its log to fd 1.
+                let archive = fcntl(1, F_DUPFD_CLOEXEC, 3)
+                guard archive >= 0, dup2(2, 1) == 1 else {
+                    Logger(format: config.logFormat).error("backup: cannot set up standard output: \(lastErrnoText())")
+                    return ExitCode.internalError
+                }
+                output = .descriptor(archive)
+            } else if let path = requested {
+                output = .file(path.hasPrefix("/") ? path : currentDirectory() + "/" + path)
             }
-            // The archive gets the real stdout; everything else (our log, the
-            // tools' chatter) goes to stderr, so that stdout is the archive alone.
-            let archive = fcntl(1, F_DUPFD_CLOEXEC, 3)
-            guard archive >= 0, dup2(2, 1) == 1 else {
-                Logger(format: config.logFormat).error("backup: cannot set up standard output: \(lastErrnoText())")
-                return ExitCode.internalError
-            }
-            output = .descriptor(archive)
-        } else if let path = requested {
-            output = .file(path.hasPrefix("/") ? path : currentDirectory() + "/" + path)
+            return nil
+        }) { context in
+            run(config: context.config, supervisor: context.supervisor, output: output)
         }
-        let runtime: Runtime
-        do {
-            runtime = try Runtime(logFormat: config.logFormat)
-        } catch {
-            Logger(format: config.logFormat).error(error.message)
-            return error.code
-        }
-        let supervisor = Supervisor(runtime: runtime, policy: .never, timings: config.timings, mode: config.database.mode.rawValue)
-        let code = run(config: config, supervisor: supervisor, output: output)
-        runtime.flushOutput()
-        return code
     }
 
     static func run(config: Configuration, supervisor: Supervisor, output requested: BackupOutput?) -> Int32 {
@@ -79,10 +66,7 @@ public enum BackupCommand {
         case .success(let found): binaries = found
         case .failure(let failure): return failed(failure)
         }
-        var password = config.database.password?.givenValue
-        if password == nil, case .persisted(let name)? = config.database.password, case .success(let value?) = BackupSecrets.read(config.secretsDirectory, name) {
-            password = value
-        }
+        let password = config.storedDatabasePassword()
         if let password { logger.redact(password) }
         for secret in secrets { logger.redact(secret.value) }
         let tools = ClientTools(binaries: binaries, host: config.database.host!, port: config.database.port, user: config.database.user,

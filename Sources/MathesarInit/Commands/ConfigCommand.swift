@@ -6,7 +6,7 @@ public enum ConfigCommand {
         let environment = currentEnvironment()
         switch ConfigurationLoader.load(environment: environment, isRoot: geteuid() == 0) {
         case .failure(let error):
-            Logger(format: RunCommand.requestedLogFormat(environment)).error(error.description)
+            Logger(format: CommandContext.requestedLogFormat(environment)).error(error.description)
             return ExitCode.configuration
         case .success(let config):
             let text = render(config, format: format, kept: keptSecrets(config))

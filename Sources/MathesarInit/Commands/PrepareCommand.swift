@@ -16,7 +16,7 @@ import Glibc
 public enum PrepareCommand {
     public static func execute() -> Int32 {
         var environment = currentEnvironment()
-        let logger = Logger(format: RunCommand.requestedLogFormat(environment))
+        let logger = Logger(format: CommandContext.requestedLogFormat(environment))
         if let host = environment["POSTGRES_HOST"], !host.isEmpty {
             logger.error("prepare: POSTGRES_HOST=\(ConfigurationProblem.printable(host)) is set, and prepare makes a template of the bundled cluster, which is not used then; unset it for prepare")
             return ExitCode.configuration

@@ -286,3 +286,67 @@ extension String {
         return String(s)
     }
 }
+
+/// The two secrets' rule, beside the sections that read them (`load` for
+/// `SECRET_KEY`, `loadDatabase` for `POSTGRES_PASSWORD`).
+extension EnvironmentReader {
+    /// `X` or `X_FILE` (the Docker-secrets convention); never both.
+    mutating func secret(_ variable: ConfigVariable, example: String) -> SecretSetting? {
+        guard let fileName = variable.fileName else { preconditionFailure("\(variable.name) is not a secret") }
+        let direct = raw(variable)
+        let filePath = raw(name: fileName)
+        if direct != nil && filePath != nil {
+            problem(variable, nil, "is set together with \(fileName); set only one of them", example: "\(fileName)=/run/secrets/\(example)")
+            return nil
+        }
+        if let direct {
+            if let reason = EnvironmentReader.secretProblem(direct) {
+                problem(variable, nil, reason)
+                return nil
+            }
+            record(variable, "<redacted>", .environment)
+            return .given(direct, .environment)
+        }
+        guard let filePath else { return nil }
+        guard EnvironmentReader.normalizedPath(filePath) != nil else {
+            problem(name: fileName, filePath, "must be an absolute path to a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
+            return nil
+        }
+        switch files.read(filePath) {
+        case .success(let bytes):
+            var trimmed = bytes
+            if trimmed.last == 0x0A {
+                trimmed.removeLast()
+                if trimmed.last == 0x0D { trimmed.removeLast() }
+            }
+            guard !trimmed.contains(0), let text = String(validating: trimmed, as: UTF8.self) else {
+                problem(name: fileName, filePath, "the file is not UTF-8 text or contains a NUL byte")
+                return nil
+            }
+            if let reason = EnvironmentReader.secretProblem(text) {
+                problem(name: fileName, filePath, "the file's content " + reason.replacingAll("is empty", with: "is empty after removing its trailing newline"))
+                return nil
+            }
+            record(variable, "<redacted>", .file(filePath))
+            return .given(text, .file(filePath))
+        case .failure(.missing):
+            problem(name: fileName, filePath, "no such file; mount the secret there or fix the path", example: "\(fileName)=/run/secrets/\(example)")
+        case .failure(.isDirectory):
+            problem(name: fileName, filePath, "is a directory; it must name a file holding the secret", example: "\(fileName)=/run/secrets/\(example)")
+        case .failure(.tooLarge):
+            problem(name: fileName, filePath, "the file is larger than 1 MiB; it must hold only the secret")
+        case .failure(.unreadable(let why)):
+            problem(name: fileName, filePath, "cannot be read (\(why)); check its mode and owner")
+        }
+        return nil
+    }
+
+    static func secretProblem(_ value: String) -> String? {
+        if value.isEmpty { return "is empty" }
+        if value.utf8.count > 4096 { return "is longer than 4096 bytes" }
+        if value.unicodeScalars.contains(where: { $0 == "\n" || $0 == "\r" || $0.value == 0 }) {
+            return "contains a line break or NUL; a secret must be a single line"
+        }
+        return nil
+    }
+}

@@ -5,8 +5,8 @@ import PostgresClient
 /// `mathesar-init check`: every check boot would make, without changing
 /// anything (not even the lock file or a missing directory), all reported at
 /// once, one line each.
-struct PreflightCheck {
-    struct Finding {
+public struct PreflightCheck {
+    public struct Finding {
         var ok: Bool
         var subject: String
         var detail: String
@@ -16,9 +16,11 @@ struct PreflightCheck {
 
     let environment: [String: String]
 
+    public init(environment: [String: String]) { self.environment = environment }
+
     /// The findings and the exit code: 0 when all pass, else the code of the
     /// first problem in boot order.
-    func run() -> ([Finding], Int32) {
+    public func run() -> ([Finding], Int32) {
         let isRoot = geteuid() == 0
         let config: Configuration
         switch ConfigurationLoader.load(environment: environment, isRoot: isRoot) {
@@ -150,7 +152,7 @@ struct PreflightCheck {
         }
     }
 
-    static func render(_ findings: [Finding]) -> String {
+    public static func render(_ findings: [Finding]) -> String {
         findings.map { f in (f.ok ? "ok       " : "PROBLEM  ") + f.subject + ": " + oneLine(f.detail) }.joined(separator: "\n") + "\n"
     }
 
