@@ -76,8 +76,8 @@ class Subject(Pid1):
     `log`; with capture, also into `lines`/`times` (ours' boot phases). A
     signal to a subject that is gone already is no error here."""
 
-    def __init__(self, argv, env, log, capture=False):
-        super().__init__(argv, env, log=log, capture=capture, start_new_session=True)
+    def __init__(self, argv, env, log, capture=False, cwd=None):
+        super().__init__(argv, env, cwd=cwd, log=log, capture=capture, start_new_session=True)
         LIVE.add(self)
 
     @property

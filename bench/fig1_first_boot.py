@@ -97,51 +97,73 @@ def median_run(runs):
 
 
 def write_chart(results, path):
-    """The boot timeline of each flow's median run; None, or why there is no chart."""
+    """The boot timeline of each flow's median run (figure 1), and of the
+    stand-in app's flows (figure 9) below it; None, or why there is no chart."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         return "matplotlib not installed (pip install -r bench/requirements.txt): chart skipped"
+    import fig9_standin
+    panels = []
     fb = results["figures"].get(KEY)
-    if not fb:
-        return "figure 1 not run: chart skipped"
-    rows = []
-    for flow in ["ours", "mathesar-image", "postgres-image"]:
-        runs = fb["samples"].get(flow)
-        r = median_run(runs) if runs else None
-        if r:
-            rows.append((flow, r, phase_segments(flow, r)))
-    if not rows:
+    if fb:
+        rows = []
+        for flow in ["ours", "mathesar-image", "postgres-image"]:
+            runs = fb["samples"].get(flow)
+            r = median_run(runs) if runs else None
+            if r:
+                rows.append((f"{flow}\n(median run)", phase_segments(flow, r), r["marks"]))
+        if rows:
+            panels.append(("First boot, empty volume, demo app: boot timeline per phase",
+                           "ms since spawn (| = DB accepting connections, x = app started)", rows))
+    standin = [(label, segs, {} if started is None else {"app_start": started})
+               for label, segs, started in fig9_standin.chart_rows(results, lambda r: phase_segments("ours", r))]
+    if standin:
+        panels.append(("The Mathesar-shaped app (stand-in, gunicorn 2 workers): spawn -> first HTTP answer, "
+                       "median run", "ms since spawn (x = app started)", standin))
+    if not panels:
         return "no successful first boot: chart skipped"
     palette = {"entrypoint setup": "#bbbbbb", "initdb": "#4c72b0", "configuration": "#64b5cd",
                "temp server start": "#dd8452",
                "provisioning (psql)": "#55a868", "temp server stop": "#c44e52",
                "final start -> DB ready": "#8172b3", "final start (no wait)": "#8172b3",
-               "app start": "#937860", "app waits for DB": "#da8bc3", "app -> HTTP 200": "#8c8c8c"}
-    extra = ["#ccb974", "#2a9d8f", "#e76f51", "#264653", "#f4a261", "#9b5de5", "#00bbf9"]
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 1.1 * len(rows)))
+               "server start (pg_ctl -w)": "#8172b3", "python -m mathesar.install": "#e9c46a",
+               "app start": "#937860", "app waits for DB": "#da8bc3", "app -> HTTP 200": "#8c8c8c",
+               "app -> HTTP answer": "#8c8c8c"}
+    extra = ["#ccb974", "#2a9d8f", "#e76f51", "#264653", "#f4a261", "#9b5de5", "#00bbf9", "#6a994e", "#bc4749",
+             "#577590", "#f28482"]
+    heights = [1.2 + 1.1 * len(rows) for _, _, rows in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(11, sum(heights)), gridspec_kw={"height_ratios": heights},
+                             squeeze=False)
     seen = {}
-    for y, (flow, r, segs) in enumerate(rows):
-        for label, a, b in segs:
-            if label not in palette:
-                if re.search(r"cluster|initdb", label, re.I):
-                    palette[label] = "#8fb0e8"  # ours' initdb: the baselines' initdb blue, lighter
-                else:
-                    palette[label] = extra[len([k for k in palette if k.startswith("ours:")]) % len(extra)]
-            ax.broken_barh([(a, max(b - a, 0.5))], (y - 0.35, 0.7), facecolors=palette[label],
-                           label=None if label in seen else label, edgecolor="white", linewidth=0.5)
-            seen[label] = True
-        for key, style in (("db_ready", "k|"), ("app_start", "kx")):
-            if key in r["marks"]:
-                ax.plot([r["marks"][key]], [y], style, markersize=12)
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{f}\n(median run)" for f, _, _ in rows])
-    ax.set_xlabel("ms since spawn (| = DB accepting connections, x = app started)")
-    ax.set_title("First boot, empty volume: boot timeline per phase")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    ax.grid(axis="x", alpha=0.3)
+    for ax, (title, xlabel, rows) in zip(axes[:, 0], panels):
+        for y, (label, segs, marks) in enumerate(rows):
+            for seg, a, b in segs:
+                if seg not in palette:
+                    if re.search(r"cluster|initdb|template", seg, re.I):
+                        palette[seg] = "#8fb0e8"  # ours' initdb: the baselines' initdb blue, lighter
+                    else:
+                        palette[seg] = extra[len([k for k in palette if k.startswith("ours:")]) % len(extra)]
+                ax.broken_barh([(a, max(b - a, 0.5))], (y - 0.35, 0.7), facecolors=palette[seg],
+                               label=None if seg in seen else seg, edgecolor="white", linewidth=0.5)
+                seen[seg] = True
+            for key, style in (("db_ready", "k|"), ("app_start", "kx")):
+                if key in marks:
+                    ax.plot([marks[key]], [y], style, markersize=12)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([label for label, _, _ in rows])
+        ax.invert_yaxis()
+        ax.set_xlabel(xlabel)
+        ax.set_title(title, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    handles, labels = [], []
+    for ax in axes[:, 0]:
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    axes[0, 0].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

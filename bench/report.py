@@ -14,6 +14,8 @@ import fig5_idle
 import fig6_signal
 import fig7_reap
 import fig8_start
+import fig9_standin
+import fig10_image
 import small
 
 
@@ -68,7 +70,12 @@ def write_markdown(results, path, chart_name, chart_note):
     fails = ours_failures(results)
     L = [f"# mathesar-init benchmarks ({meta['mode']} run)", "",
          f"Date: {meta['date']} · run time {meta['duration_s']:.0f} s · command: `{meta['command']}`", "",
-         "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()), "",
+         "Machine: " + ", ".join(f"{k} {v}" for k, v in meta["machine"].items()), ""]
+    if meta.get("load_average"):
+        la = meta["load_average"]
+        L += ["Load average (1, 5, 15 min) at the start: " + ", ".join(map(str, la["start"]))
+              + "; at the end: " + ", ".join(map(str, la["end"])) + f" ({meta['machine'].get('nproc')} CPUs).", ""]
+    L += [
          "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), "",
          "Every subject runs as PID 1 under `unshare --pid --fork --mount-proc`. `ours/this` is the median of "
          "the ratios ours/peer taken pair by pair (same round); absolute times move ±50% between runs here.", ""]
@@ -79,6 +86,7 @@ def write_markdown(results, path, chart_name, chart_note):
                 fig2_warm_boot.section(results, ours_fail), fig3_stop.section(results, ours_fail),
                 fig4_memory.section(results, ours_fail), fig5_idle.section(results, ours_fail)]
     sections += [small.section(results, ours_fail, figure) for figure in (fig6_signal, fig7_reap, fig8_start)]
+    sections += [fig9_standin.section(results, ours_fail), fig10_image.section(results, ours_fail)]
     for lines, figure_targets in sections:
         L += lines
         targets += figure_targets

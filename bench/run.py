@@ -28,6 +28,9 @@ Figures:
   7 reaping: N zombies handed to PID 1 at once -> none left (floor: a parent
     reaping its own N children)
   8 start -> child running
+  9 the Mathesar-shaped app (docker/standin): first and warm boot to the first
+    HTTP answer, ours vs Mathesar's own image flow vs the floor (gunicorn alone)
+ 10 the image: size, first `podman run` on a fresh volume -> first HTTP answer
 
 mathesar-init failing never stops the run: its rows say "failed: <reason>".
 Python 3 standard library only; matplotlib only for the chart (skipped without it).
@@ -50,6 +53,8 @@ import fig5_idle
 import fig6_signal
 import fig7_reap
 import fig8_start
+import fig9_standin
+import fig10_image
 import report
 import resting
 import small
@@ -98,6 +103,12 @@ def run_figures(ctx, only, rounds, boot_timeout, figures):
                     figures[figure.KEY] = small.measure(ctx, figure, rounds[figure.KIND])
         finally:
             stop_extdb(ctx)
+    if 9 in only:
+        settle()
+        figures[fig9_standin.KEY] = fig9_standin.measure(ctx, rounds["standin"], boot_timeout)
+    if 10 in only:
+        settle()
+        figures[fig10_image.KEY] = fig10_image.measure(ctx, rounds["image"], boot_timeout * 4)
 
 
 def main():
@@ -106,7 +117,7 @@ def main():
     ap.add_argument("--ours", default=str(REPO / ".build/release/mathesar-init"))
     ap.add_argument("--ours-env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment for mathesar-init (repeatable)")
-    ap.add_argument("--only", default="1,2,3,4,5,6,7,8", help="figures to run, e.g. 1,2 (2 and 3 run together)")
+    ap.add_argument("--only", default="1,2,3,4,5,6,7,8,9,10", help="figures to run, e.g. 1,2 (2 and 3 run together)")
     ap.add_argument("--rounds", type=int, help="override every iteration count")
     ap.add_argument("--idle-seconds", type=float, help="idle window of figure 5 (default 60, smoke 3)")
     ap.add_argument("--zombies", type=int, help="zombies handed to PID 1 in figure 7 (default 2000, smoke 200)")
@@ -123,10 +134,12 @@ def main():
     args = ap.parse_args()
     random.seed(args.seed)
     t_start = time.monotonic()
+    load_start = os.getloadavg()
     smoke = args.smoke
     r = args.rounds
     rounds = {"first": r or (1 if smoke else 7), "warm": r or (1 if smoke else 12), "signal": r or (1 if smoke else 40),
-              "reap": r or (1 if smoke else 20), "start": r or (1 if smoke else 40)}
+              "reap": r or (1 if smoke else 20), "start": r or (1 if smoke else 40),
+              "standin": r or (1 if smoke else 7), "image": r or (1 if smoke else 3)}
     if args.zombies is None:
         args.zombies = 200 if smoke else 2000
     if args.idle_seconds is None:
@@ -174,6 +187,8 @@ def main():
             "" if args.ours == str(REPO / ".build/release/mathesar-init") else f" --ours {args.ours}"),
         "duration_s": time.monotonic() - t_start,
         "machine": report.machine_info(), "versions": report.versions(ctx), "ours_error": ctx.ours_error,
+        # other work on the machine moves every absolute time: the run says how busy it was
+        "load_average": {"start": [round(x, 2) for x in load_start], "end": [round(x, 2) for x in os.getloadavg()]},
         "config": {"rounds": rounds, "idle_seconds": args.idle_seconds, "zombies": args.zombies,
                    "docker_stop_timeout": args.docker_stop_timeout, "docker_stop_samples": args.docker_stop_samples,
                    "ours": str(ctx.ours), "ours_env": ctx.ours_env, "pgbin": args.pgbin},
@@ -195,7 +210,7 @@ def main():
     for key, f in results["figures"].items():
         samples = f.get("samples", {})
         for n, xs in samples.items():
-            if n == "ours":
+            if n == "ours" or n.startswith("ours_"):
                 continue
             if not any((x.get("ok") if isinstance(x, dict) else x is not None) for x in xs if x is not None):
                 if not (key == fig3_stop.KEY and n == "mathesar-image"):

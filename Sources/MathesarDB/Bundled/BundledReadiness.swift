@@ -30,18 +30,26 @@ struct BundledReadiness {
                 return ExitCode.databaseUnavailable
             }
         }
+        var internalDB: PostgresConnection?
         do {
             let connection = try connection ?? PostgresConnection.connect(admin)
             let notes = try RoleReconciler(connection: connection, logger: logger).reconcile(
                 role: server.config.database.user, password: password, database: server.config.database.name)
             password.persist(secretsDirectory: server.config.secretsDirectory)
             for note in notes { logger.info(note) }
-            CollationSurvey.atBoot(server: server, logger: logger)
+            // One connection per database for the rest of the helper's work (a backend
+            // start costs several ms on a warm boot): the reconcile's to the admin database,
+            // one to the internal database (the reconcile made sure it exists) for its
+            // collation check and its migration state.
+            let name = server.config.database.name
+            internalDB = try? PostgresConnection.connect(server.adminParameters(database: name))
+            CollationSurvey.atBoot(server: server, logger: logger,
+                                   open: ["postgres": connection].merging(internalDB.map { [name: $0] } ?? [:]) { a, _ in a })
         } catch {
             logger.error("reconciling the role and database on the bundled PostgreSQL failed: \(error)")
             return ExitCode.databaseUnavailable
         }
-        return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger) : 0
+        return MigrationState.wanted(server) ? MigrationState.report(server, logger: logger, open: internalDB) : 0
     }
 
     /// `__server-ready`: the wait alone, for a server that is not the app's yet (restore).

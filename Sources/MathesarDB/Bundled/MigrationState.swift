@@ -31,9 +31,10 @@ enum MigrationState {
 
     /// Connects to the internal database (bundled: as the bootstrap superuser
     /// over the private socket) and logs the line PID 1 reads.
-    static func report(_ server: InternalServer, logger: Logger) -> Int32 {
+    /// `open`: a connection to it already open (boot's), used instead of a new one.
+    static func report(_ server: InternalServer, logger: Logger, open: PostgresConnection? = nil) -> Int32 {
         do {
-            let connection = try PostgresConnection.connect(server.adminParameters(database: server.config.database.name))
+            let connection = try open ?? PostgresConnection.connect(server.adminParameters(database: server.config.database.name))
             let state = try read(connection)
             logger.info(DatabaseHelper.migrationStateLine(database: server.config.database.name, migrations: state.migrations,
                                                           fingerprint: state.fingerprint))
