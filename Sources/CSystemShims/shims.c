@@ -246,6 +246,10 @@ int msi_rename_noreplace(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
 }
 
+int msi_renameat_noreplace(int dirfd, const char *from, const char *to) {
+    return renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+}
+
 int msi_filesystem_space(const char *path, uint64_t *free_bytes, uint64_t *total_bytes) {
     struct statvfs s;
     if (statvfs(path, &s) != 0) return errno;

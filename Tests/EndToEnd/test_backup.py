@@ -3,6 +3,8 @@
 private server), and in external mode; a restore boots into the same rows
 and key; damaged archives and non-empty volumes are refused; a kill during
 a restore leaves an empty volume."""
+import hashlib
+import io
 import json
 import os
 import re
@@ -85,6 +87,28 @@ def only_archive(volume):
     return found[0]
 
 
+# What the app's users uploaded (MEDIA_ROOT, media/ in the volume), relative path -> bytes.
+UPLOADS = {
+    "imports/people.csv": b"name,city\nAda,London\n",
+    "imports/2026/\u00e9t\u00e9 r\u00e9sum\u00e9 \u2014 long name " + "x" * 120 + ".tsv": b"a\tb\n" * 1000,
+    "big.bin": os.urandom(3 * 1024 * 1024 + 17),
+}
+# Root-only, outside media/: what a symlink planted in media/ points at.
+OUTSIDE_SECRET = b"root-only-secret-0xdeadbeef"
+
+
+def plant_uploads(volume):
+    media = volume.data / "media"
+    for path, data in UPLOADS.items():
+        (media / path).parent.mkdir(parents=True, exist_ok=True)
+        (media / path).write_bytes(data)
+    outside = volume.root / "outside-secret"
+    outside.write_bytes(OUTSIDE_SECRET)
+    outside.chmod(0o600)
+    (media / "imports" / "link.csv").symlink_to(outside)
+    (media / "imports" / "dirlink").symlink_to(volume.root)
+
+
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     """A bundled volume with a row in the internal database and a user database,
@@ -102,6 +126,7 @@ def source(tmp_path_factory):
     psql_socket(volume, port, "CREATE TABLE orders (id int, what text); INSERT INTO orders VALUES (1, 'tea'), (2, 'cake')", "sales")
     init.signal(signal.SIGTERM)
     assert init.wait() == 143
+    plant_uploads(volume)
     started = time.monotonic()
     code, backup = command(env, "backup")
     elapsed = time.monotonic() - started
@@ -157,6 +182,84 @@ def test_restore_boots_into_the_same_rows_databases_and_key(source, tmp_path):
         assert init.wait() == 143
 
 
+def test_backup_holds_the_uploads_with_sizes_and_checksums_and_no_planted_link(source):
+    volume, _, archive, backup = source
+    m = manifest(archive)
+    media = {x["path"]: x for x in m["members"] if x["kind"] == "media"}
+    assert set(media) == set(UPLOADS)
+    for path, data in UPLOADS.items():
+        assert media[path]["size"] == len(data)
+        assert media[path]["sha256"] == hashlib.sha256(data).hexdigest()
+        assert re.fullmatch(r"media/\d+", media[path]["name"])
+    # The links are named in a warning, neither followed nor stored.
+    for link in ("link.csv", "dirlink"):
+        assert f"backup: left out {volume.data}/media/imports/{link}: it is a symbolic link" in backup.output
+    assert OUTSIDE_SECRET not in archive.read_bytes()
+    assert re.search(r"3 uploads \(3\.\d MiB\)", backup.output), backup.output
+
+
+def test_restore_puts_the_uploads_back_owned_by_the_app_user(source, tmp_path):
+    _, _, archive, _ = source
+    target = make_volume(tmp_path, "media")
+    code, restore = command(env_for(target, free_port(), MATHESAR_APP_USER="nobody"), "restore", str(archive))
+    assert code == 0, restore.output
+    assert "3 uploads" in restore.output
+    media = target.data / "media"
+    for path, data in UPLOADS.items():
+        assert (media / path).read_bytes() == data
+        st = (media / path).stat()
+        assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (65534, 0o644), path
+    for d in (media, media / "imports", media / "imports" / "2026"):
+        assert (d.stat().st_uid, stat.S_IMODE(d.stat().st_mode)) == (65534, 0o755), d
+    assert not (media / "imports" / "link.csv").exists() and not (media / "imports" / "link.csv").is_symlink()
+    assert sorted(p.name for p in target.data.iterdir() if p.name.startswith(".media")) == []
+
+
+def without_uploads(archive, tmp_path):
+    """The archive as a mathesar-init from before uploads were backed up wrote it:
+    the same members but media/, and a manifest without them."""
+    old = tmp_path / "before-media.tar"
+    with tarfile.open(archive) as src, tarfile.open(old, "w", format=tarfile.USTAR_FORMAT) as dst:
+        for info in src.getmembers():
+            if info.name.startswith("media/"):
+                continue
+            data = src.extractfile(info).read()
+            if info.name == "manifest.json":
+                m = json.loads(data)
+                m["members"] = [x for x in m["members"] if x["kind"] != "media"]
+                data = (json.dumps(m, separators=(",", ":")) + "\n").encode()
+                info.size = len(data)
+            dst.addfile(info, io.BytesIO(data))
+    return old
+
+
+def test_an_archive_without_uploads_still_restores(source, tmp_path):
+    _, port, archive, _ = source
+    old = without_uploads(archive, tmp_path)
+    assert not [n for n in members(old) if n.startswith("media/")]
+    target = make_volume(tmp_path, "old-format")
+    code, restore = command(env_for(target, port), "restore", str(old))
+    assert code == 0, restore.output
+    assert "0 uploads" in restore.output
+    assert not (target.data / "media").exists() or not any((target.data / "media").iterdir())
+    code, init = boot(env_for(target, port, ACTION="read"))
+    assert code == 0 and "rows=row-1" in init.output, init.output
+
+
+def test_restore_refuses_a_media_directory_that_has_files_and_changes_nothing(source, tmp_path):
+    _, port, archive, _ = source
+    target = make_volume(tmp_path, "media-full")
+    (target.data / "media").mkdir(parents=True)
+    (target.data / "media" / "mine.txt").write_text("kept")
+    before = target.snapshot()
+    code, restore = command(env_for(target, port), "restore", str(archive))
+    assert code == 73, restore.output
+    assert f"{target.data}/media is not empty (mine.txt)" in restore.output and "changed nothing" in restore.output
+    after = target.snapshot()
+    assert {k: v for k, v in after.items() if "media" in k} == {k: v for k, v in before.items() if "media" in k}
+    assert not (target.pgdata / "PG_VERSION").exists()
+
+
 def test_restore_refuses_a_volume_that_has_a_cluster_and_changes_nothing(source):
     volume, port, archive, _ = source
     before = volume.snapshot()
@@ -177,6 +280,10 @@ def damaged(archive, tmp_path, how):
         with tarfile.open(archive) as tar:
             info = next(i for i in tar.getmembers() if i.name.startswith("databases/"))
         data[info.offset_data + info.size // 2] ^= 0xFF
+    elif how == "media-byte":
+        with tarfile.open(archive) as tar:
+            info = next(i for i in tar.getmembers() if i.name.startswith("media/"))
+        data[info.offset_data + info.size // 2] ^= 0xFF
     elif how == "manifest-edit":
         with tarfile.open(archive) as tar:
             info = tar.getmember("manifest.json")
@@ -192,6 +299,7 @@ def damaged(archive, tmp_path, how):
 @pytest.mark.parametrize("how,says", [
     ("truncated", "truncated"),
     ("dump-byte", "does not match its checksum"),
+    ("media-byte", "does not match its checksum"),
     ("manifest-edit", "does not match its checksum"),
     ("end-marker", "end-of-archive marker"),
 ])
@@ -204,6 +312,7 @@ def test_a_damaged_archive_is_refused_before_anything_changes(source, tmp_path, 
     assert not target.pgdata.exists() or not any(target.pgdata.iterdir())
     assert not (target.data / "postgres.initdb-incomplete").exists()
     assert not (target.data / "secrets").exists() or not any((target.data / "secrets").iterdir())
+    assert not (target.data / "media").exists() or not any((target.data / "media").iterdir())
 
 
 def test_a_kill_during_restore_leaves_an_empty_volume_and_a_new_restore_works(source, tmp_path):
@@ -215,11 +324,37 @@ def test_a_kill_during_restore_leaves_an_empty_volume_and_a_new_restore_works(so
     init.kill()
     assert not (target.pgdata / "PG_VERSION").exists()
     assert (target.data / "postgres.initdb-incomplete").exists()  # what the next boot or restore removes
+    assert not (target.data / "media").exists()
     code, again = command(env_for(target, port), "restore", str(archive))
     assert code == 0, again.output
     assert "removed what an interrupted restore" in again.output
+    assert sorted(p.relative_to(target.data / "media").as_posix() for p in (target.data / "media").rglob("*") if p.is_file()) == sorted(UPLOADS)
     code, init = boot(env_for(target, port, ACTION="read"))
     assert code == 0 and "rows=row-1" in init.output, init.output
+
+
+def test_a_kill_after_the_uploads_are_placed_but_before_the_cluster_is_undone_by_the_next_restore(source, tmp_path):
+    """strace kills PID 1 at the entry of the rename(2) that moves the restored
+    cluster to PGDATA, after media/ is in place (the uploads and the secrets
+    are renamed with renameat(2), which is not traced)."""
+    _, _, archive, _ = source
+    target = make_volume(tmp_path, "killed-media")
+    port = free_port()
+    init = Init(["restore", str(archive)], env_for(target, port))
+    init.wait_for(r"matches its manifest")
+    tracer = subprocess.Popen(["strace", "-qq", "-p", str(init.pid1), "-e", "trace=rename", "-e", "inject=rename:signal=KILL",
+                               "-o", "/dev/null"])
+    init.proc.wait(120)
+    tracer.wait(10)
+    assert not (target.pgdata / "PG_VERSION").exists(), init.output
+    assert (target.data / ".media-restore.pending").exists(), init.output
+    assert (target.data / "media" / "big.bin").read_bytes() == UPLOADS["big.bin"]
+    code, again = command(env_for(target, port), "restore", str(archive))
+    assert code == 0, again.output
+    assert f"{target.data}/media (restored by the interrupted restore)" in again.output
+    restored = sorted(p.relative_to(target.data / "media").as_posix() for p in (target.data / "media").rglob("*") if p.is_file())
+    assert restored == sorted(UPLOADS)
+    assert not (target.data / ".media-restore.pending").exists() and not (target.data / ".media-restore").exists()
 
 
 def test_a_live_backup_holds_each_transaction_whole_and_restores(tmp_path):
@@ -261,6 +396,47 @@ def test_backup_to_standard_output_is_the_archive_alone(source, tmp_path):
     assert r.returncode == 0, r.stderr.decode()
     assert members(out)[-1] == "manifest.json"
     assert "written to standard output" in r.stderr.decode()
+
+
+@pytest.mark.parametrize("where", ["parent", "deeper"])
+def test_backup_refuses_a_symlink_on_the_way_to_its_output(source, tmp_path, where):
+    volume, port, _, _ = source
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    real = tmp_path / "real"
+    (real / "inside").mkdir(parents=True)
+    if where == "parent":
+        link = tmp_path / "link"
+        link.symlink_to(elsewhere)
+        output = link / "out.tar"
+    else:
+        link = real / "inside" / "link"
+        link.symlink_to(elsewhere)
+        output = link / "more" / "out.tar"
+        (elsewhere / "more").mkdir()
+    code, backup = command(env_for(volume, port), "backup", "--output", str(output))
+    assert code == 73, backup.output
+    assert f"backup: {link} is a symbolic link" in backup.output and "wrote nothing" in backup.output, backup.output
+    assert list(elsewhere.rglob("*.tar*")) == []
+    assert [p.name for p in (volume.data / "backups").iterdir()] == [only_archive(volume).name]
+
+
+def test_backup_refuses_a_symlinked_backups_directory_in_the_volume(source, tmp_path):
+    volume, port, _, _ = source
+    backups = volume.data / "backups"
+    kept = volume.data / "backups.kept"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    backups.rename(kept)
+    try:
+        backups.symlink_to(elsewhere)
+        code, backup = command(env_for(volume, port), "backup")
+        assert code == 73, backup.output
+        assert f"{backups} is a symbolic link" in backup.output, backup.output
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        backups.unlink(missing_ok=True)
+        kept.rename(backups)
 
 
 def test_external_backup_holds_the_internal_database_and_restores_into_an_empty_one(pg_server, volume, tmp_path):

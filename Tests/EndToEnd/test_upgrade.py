@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 
 from harness import INIT, Init, Volume, free_port, pg_bindir
+from kit.xfs import XfsLoop
 from harness import as_postgres as run_as_postgres
 
-PG15, PG16, PG17 = pg_bindir(15), pg_bindir(16), pg_bindir(17)
+PG15, PG16, PG17, PG18 = pg_bindir(15), pg_bindir(16), pg_bindir(17), pg_bindir(18)
 PSQL = PG15 / "psql"
 ROWS = 5000
 
@@ -29,7 +30,7 @@ ROWS = 5000
 @pytest.fixture(autouse=True)
 def newer_servers_installed():
     # Not a skip: ./dev setup fetches them, and a missing server is a broken setup.
-    for bindir in (PG16, PG17):
+    for bindir in (PG16, PG17, PG18):
         assert (bindir / "pg_upgrade").exists(), f"no PostgreSQL in {bindir}: run ./dev setup (Tests/fetch-postgres.sh)"
 
 # The app: psql with the environment mathesar-init gives it (POSTGRES_*), or
@@ -155,6 +156,31 @@ def test_upgrade_15_to_17_updates_extensions(volume, port):
     assert_data_intact(init, 17)
     assert "ext|1.11" in app_lines(init), init.output
     assert "extension pg_stat_statements updated from 1.10 to 1.11" in init.output
+
+
+@pytest.fixture
+def xfs():
+    """A volume on an XFS with reflinks (kit.xfs): fails, never skips, where none can be made."""
+    try:
+        fs = XfsLoop()
+    except RuntimeError as e:
+        pytest.fail(str(e))
+    yield Volume(fs.mount / "volume")
+    fs.close()
+
+
+@pytest.mark.parametrize("mode", ["clone", "auto"])
+def test_clone_mode_on_a_filesystem_that_clones(xfs, port, mode):
+    (xfs.root).mkdir(mode=0o755)
+    make_15_cluster(xfs, port)
+    extra = {} if mode == "auto" else {"MATHESAR_PG_UPGRADE_MODE": mode}
+    code, init = boot(xfs, PG16, READ, port, **extra)
+    assert code == 0, init.output
+    assert_data_intact(init, 16)
+    assert "pg_upgrade --clone" in init.output, init.output
+    assert "copying instead" not in init.output
+    assert siblings(xfs) == [], init.output
+    assert "removed the PostgreSQL 15 cluster" in init.output
 
 
 # --- crashes at every step -------------------------------------------------------
@@ -344,11 +370,13 @@ def as_postgres(*cmd, **kw):
     return run_as_postgres(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def make_pg_createcluster_layout(root, bindir=PG15, major=15):
+def make_pg_createcluster_layout(root, bindir=PG15, major=15, extension=False):
     """What Mathesar's image left: `pg_createcluster -d PGDATA MAJOR mathesar`, then
     ALTER USER postgres PASSWORD 'mathesar' and CREATE DATABASE mathesar_django,
     with the configuration in /etc/postgresql/MAJOR/mathesar (here under root/etc)
-    and its key in /code/.secrets/secret_key.txt (here root/code-secrets)."""
+    and its key in /code/.secrets/secret_key.txt (here root/code-secrets).
+    extension: also CREATE EXTENSION pg_stat_statements in mathesar_django (an
+    extension whose version changes with every major)."""
     pgdata = root / "pg" / "mathesar"
     etc = root / "etc" / str(major) / "mathesar"
     sock = root / "sock"
@@ -364,6 +392,9 @@ def make_pg_createcluster_layout(root, bindir=PG15, major=15):
         for sql in ["ALTER USER postgres PASSWORD 'mathesar'", "CREATE DATABASE mathesar_django"]:
             as_postgres(PSQL, "-h", sock, "-p", port, "-v", "ON_ERROR_STOP=1", "-c", sql)
         as_postgres(PSQL, "-h", sock, "-p", port, "-d", "mathesar_django", "-v", "ON_ERROR_STOP=1", "-c", WRITE)
+        if extension:
+            as_postgres(PSQL, "-h", sock, "-p", port, "-d", "mathesar_django", "-v", "ON_ERROR_STOP=1",
+                        "-c", "CREATE EXTENSION pg_stat_statements")
     finally:
         as_postgres(bindir / "pg_ctl", "-D", pgdata, "-w", "-m", "fast", "stop")
     for name in ("postgresql.conf", "pg_hba.conf", "pg_ident.conf"):
@@ -424,3 +455,55 @@ def test_adopts_a_pg_createcluster_volume_and_keeps_its_credentials(volume, port
     assert init2.wait(60) == 0, init2.output
     assert "adopted" not in init2.output
     assert_data_intact(init2, version)
+
+
+# What every Mathesar volume can hold, booted with the next bundled server:
+# 15 (images 0.1.x, Debian's server), 16, and 17 (every image since 0.2.0) once
+# the bundle moves on to 18. (old major, new major, pg_stat_statements' versions,
+# keep the old cluster)
+MATHESAR_VOLUME_UPGRADES = [
+    (15, 17, "1.10", "1.11", False),
+    (16, 17, "1.10", "1.11", False),
+    (17, 18, "1.11", "1.12", True),
+]
+
+
+@pytest.mark.parametrize("old,new,ext_from,ext_to,keep_old", MATHESAR_VOLUME_UPGRADES,
+                         ids=[f"{u[0]}-to-{u[1]}" for u in MATHESAR_VOLUME_UPGRADES])
+def test_upgrades_a_mathesar_image_volume(volume, port, etc_wrapper, old, new, ext_from, ext_to, keep_old):
+    pgdata, etc = make_pg_createcluster_layout(volume.root, bindir=pg_bindir(old), major=old, extension=True)
+    extra = {"MATHESAR_PG_UPGRADE_KEEP_OLD": "true"} if keep_old else {}
+    sql = READ + "; SELECT 'ext', extversion FROM pg_extension WHERE extname = 'pg_stat_statements'"
+    init = start(volume, pg_bindir(new), sql, port, binary=etc_wrapper, MSI_USER="postgres", MSI_PASSWORD="mathesar",
+                 POSTGRES_DB="mathesar_django", PGDATA=pgdata, MSI_TEST_ETC=etc,
+                 MATHESAR_PG_OLD_BINDIR=pg_bindir(old), MATHESAR_LEGACY_SECRETS_DIR=volume.root / "code-secrets",
+                 **extra)
+    assert init.wait(180) == 0, init.output
+    out = init.output
+    # The rows, read with the credentials Mathesar's image set; the key it kept.
+    assert_data_intact(init, new)
+    assert (pgdata / "PG_VERSION").read_text().strip() == str(new)
+    assert f"copied postgresql.conf, pg_hba.conf and pg_ident.conf from /etc/postgresql/{old}/mathesar" in out
+    assert f"using the key Mathesar's image kept in {volume.root}/code-secrets/secret_key.txt" in out
+    assert (volume.data / "secrets" / "secret_key").read_text() == MATHESAR_IMAGE_KEY + "\n"
+    assert MATHESAR_IMAGE_KEY not in out and "PASSWORD 'mathesar'" not in out
+    # Extensions moved to the new server's versions.
+    assert f"ext|{ext_to}" in app_lines(init), out
+    assert f"extension pg_stat_statements updated from {ext_from} to {ext_to}" in out
+    # The old cluster: removed, or kept with the command that removes it.
+    left = sorted(p.name for p in pgdata.parent.iterdir() if p.name.startswith(pgdata.name + "."))
+    if keep_old:
+        kept = pgdata.parent / f"{pgdata.name}.{old}.old"
+        assert left == [kept.name], out
+        assert (kept / "PG_VERSION").read_text().strip() == str(old)
+        assert f"rm -rf {kept}" in out
+    else:
+        assert left == [], out
+        assert f"removed the PostgreSQL {old} cluster" in out
+    # The next boot is a plain start of the new cluster.
+    again = start(volume, pg_bindir(new), READ, port, binary=etc_wrapper, MSI_USER="postgres", MSI_PASSWORD="mathesar",
+                  POSTGRES_DB="mathesar_django", PGDATA=pgdata, MSI_TEST_ETC=etc,
+                  MATHESAR_LEGACY_SECRETS_DIR=volume.root / "code-secrets")
+    assert again.wait(60) == 0, again.output
+    assert "upgrade" not in again.output and "adopted" not in again.output
+    assert_data_intact(again, new)

@@ -21,6 +21,7 @@ import pytest
 
 from faults import SCALE, DirectServer, Tmpfs, add, record, rng, wait_until
 from harness import REPO, Init, Volume, free_port
+from kit.xfs import XfsLoop
 
 PG15 = Path("/usr/lib/postgresql/15/bin")
 PG17 = Path(os.environ.get("MSI_TEST_PG17_BINDIR", REPO / ".cache" / "pg" / "17" / "bin"))
@@ -36,23 +37,16 @@ READ = ("SELECT 'rows', count(*), sum(id) FROM items; SELECT 'version', current_
 # each followed at once by the next write; the renames between `upgraded` and
 # `swapped` are hit by the end-to-end test's strace injection).
 STEPS = ["inspecting", "initializing", "checking", "upgrading", "swapped", "verified"]
-def _clone_supported():
-    """Whether this filesystem clones files (reflinks): pg_upgrade --clone needs it."""
-    probe = Path(tempfile.mkdtemp(prefix="msi-faults-clone-"))
-    try:
-        (probe / "a").write_bytes(b"x" * 8192)
-        return subprocess.run(["cp", "--reflink=always", str(probe / "a"), str(probe / "b")], capture_output=True).returncode == 0
-    finally:
-        shutil.rmtree(probe, ignore_errors=True)
-
-
-# clone only where the filesystem can (forced clone mode elsewhere is refused before anything changes, exit 73).
-MODES = ["copy"] + (["clone"] if _clone_supported() else []) + ["link"]
+# Clone mode runs on an XFS with reflinks made on a loop device for each
+# volume (kit.xfs); where none can be made, those tests fail with the reason.
+MODES = ["copy", "clone", "link"]
 FULL = SCALE.name == "full"
 REPEATS = 3 if FULL else 1
-# CI: every step in copy mode, link mode inside pg_upgrade (where it differs); full: every step in every mode.
-KILL_POINTS = [(m, s) for m in MODES for s in STEPS] if FULL else [("copy", s) for s in STEPS] + [("link", "upgrading")]
-record("upgrade_kills", clone="tested" if "clone" in MODES else "not supported by this filesystem (not tested)")
+# CI: every step in copy mode, clone mode around pg_upgrade and the swap, link
+# mode inside pg_upgrade (where the modes differ); full: every step in every mode.
+KILL_POINTS = ([(m, s) for m in MODES for s in STEPS] if FULL else
+               [("copy", s) for s in STEPS] + [("clone", s) for s in ("checking", "upgrading", "swapped")] + [("link", "upgrading")])
+record("upgrade_kills", clone="tested on an XFS loop mount (mkfs.xfs -m reflink=1)")
 FILL_STEPS = STEPS[:4] if FULL else ["checking", "upgrading"]
 
 
@@ -76,9 +70,18 @@ def env(volume, bindir, sql, **extra):
 
 @pytest.fixture
 def copies():
-    made, mounts = [], []
+    made, mounts, filesystems = [], [], []
 
-    def make(tmpfs_mib=None):
+    def make(tmpfs_mib=None, mode="copy"):
+        if mode == "clone":
+            try:
+                fs = XfsLoop()
+            except RuntimeError as e:
+                pytest.fail(str(e))
+            filesystems.append(fs)
+            root = fs.mount / "volume"
+            root.mkdir(mode=0o755)
+            return Volume(root)
         root = Path(tempfile.mkdtemp(prefix="msi-faults-upg-"))
         os.chmod(root, 0o755)
         made.append(root)
@@ -88,6 +91,8 @@ def copies():
     yield make
     for m in reversed(mounts):
         m.unmount()
+    for fs in filesystems:
+        fs.close()
     for root in made:
         subprocess.run(["rm", "-rf", "--one-file-system", str(root)], check=False)
 
@@ -132,7 +137,7 @@ def check_after(volume, killed, mode="copy"):
 def test_sigkill_at_each_journal_step(template, copies, mode, step):
     r = rng(f"upgrade-kill-{mode}-{step}")
     for attempt in range(REPEATS):
-        volume = copy_of(template, copies())
+        volume = copy_of(template, copies(mode=mode))
         init = Init(["run", "--", *APP], env(volume, PG17, READ, MATHESAR_PG_UPGRADE_MODE=mode))
         wait_for_step(init, volume, step)
         # First at the step's start; then after a random part of it (up to 0.4 s).
@@ -159,7 +164,7 @@ def record_landing(mode, landed):
 
 @pytest.mark.parametrize("mode", MODES if FULL else ["copy"])
 def test_sigterm_during_pg_upgrade_is_the_contracts_stop_and_the_next_boot_finishes(template, copies, mode):
-    volume = copy_of(template, copies())
+    volume = copy_of(template, copies(mode=mode))
     init = Init(["run", "--", *APP], env(volume, PG17, READ, MATHESAR_PG_UPGRADE_MODE=mode))
     wait_for_step(init, volume, "upgrading")
     init.signal(signal.SIGTERM)

@@ -71,6 +71,23 @@ func tarHeadersRoundTripIncludingBase256Sizes(_ size: UInt64) throws {
     }
 }
 
+@Test func uploadPathsRoundTripAndOnlyPlainRelativeOnesAreAccepted() throws {
+    let upload = BackupManifest.Member(name: "media/1", kind: .media, label: "imports/\u{e9}t\u{e9} \"x\".csv", size: 24, sha256: String(repeating: "d", count: 64))
+    let manifest = BackupManifest(created: "2026-12-01T00:00:00.000Z", mode: .bundled, serverVersionNumber: 170004,
+                                  internalDatabase: "mathesar_django", role: "mathesar", members: [upload])
+    #expect(manifest.encoded().contains("\"path\":"))
+    #expect(try BackupManifest.parse(manifest.encoded()).get() == manifest)
+    for bad in ["/etc/passwd", "../x", "a/../../x", "a//b", "./a", "a/", ""] {
+        #expect(!MediaTree.isSafeRelativePath(bad), "accepted \(bad)")
+        var edited = manifest
+        edited.members[0].label = bad
+        guard case .failure = BackupManifest.parse(edited.encoded()) else { Issue.record("manifest with \(bad) accepted"); continue }
+    }
+    var twice = manifest
+    twice.members.append(.init(name: "media/2", kind: .media, label: upload.label, size: 1, sha256: upload.sha256))
+    guard case .failure = BackupManifest.parse(twice.encoded()) else { Issue.record("the same path twice accepted"); return }
+}
+
 // The install advice for a missing server follows the Debian release: trixie has no postgresql-15.
 @Test func serverAdviceNamesOnlyPackagesTheReleaseHas() {
     let trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_CODENAME=trixie\n"

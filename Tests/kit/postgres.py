@@ -18,12 +18,13 @@ from kit.wait import wait_until
 # image ships), the relocatable builds `./dev setup` fetches into .cache for
 # the newer ones (upgrades). An MSI_TEST_PG*_BINDIR variable overrides one.
 _DEFAULTS = {15: Path("/usr/lib/postgresql/15/bin"), 16: REPO / ".cache" / "pg" / "16" / "bin",
-             17: REPO / ".cache" / "pg" / "17" / "bin"}
-_OVERRIDES = {15: "MSI_TEST_PG_BINDIR", 16: "MSI_TEST_PG16_BINDIR", 17: "MSI_TEST_PG17_BINDIR"}
+             17: REPO / ".cache" / "pg" / "17" / "bin", 18: REPO / ".cache" / "pg" / "18" / "bin"}
+_OVERRIDES = {15: "MSI_TEST_PG_BINDIR", 16: "MSI_TEST_PG16_BINDIR", 17: "MSI_TEST_PG17_BINDIR",
+              18: "MSI_TEST_PG18_BINDIR"}
 
 
 def pg_bindir(major=15):
-    """The bin directory of PostgreSQL `major` (15, 16 or 17) for tests and benchmarks."""
+    """The bin directory of PostgreSQL `major` (15 to 18) for tests and benchmarks."""
     if major not in _DEFAULTS:
         raise ValueError(f"no PostgreSQL {major} for tests: one of {', '.join(map(str, _DEFAULTS))}")
     return Path(os.environ.get(_OVERRIDES[major]) or _DEFAULTS[major])

@@ -78,6 +78,9 @@ int msi_syncfs(int fd);
 /// renameat2(RENAME_NOREPLACE). Returns 0 or an errno.
 int msi_rename_noreplace(const char *from, const char *to);
 
+/// renameat2(RENAME_NOREPLACE) within one directory. Returns 0 or an errno.
+int msi_renameat_noreplace(int dirfd, const char *from, const char *to);
+
 /// Free and total bytes of the filesystem holding `path`. Returns 0 or an errno.
 int msi_filesystem_space(const char *path, uint64_t *free_bytes, uint64_t *total_bytes);
 

@@ -43,6 +43,11 @@ public final class ArchiveWriter {
         let source = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard source >= 0 else { throw Failure(ExitCode.internalError, "cannot open \(file): \(lastErrnoText())") }
         defer { close(source) }
+        try add(name: name, kind: kind, label: label, descriptor: source, file: file)
+    }
+
+    /// A member copied from an open regular file (`file` names it in messages).
+    public func add(name: String, kind: BackupManifest.Kind, label: String?, descriptor source: Int32, file: String) throws(Failure) {
         var st = stat()
         guard fstat(source, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { throw Failure(ExitCode.internalError, "\(file) is not a regular file") }
         let size = UInt64(st.st_size)

@@ -13,12 +13,16 @@ public struct BackupManifest: Equatable {
         case database
         /// A file of `$MATHESAR_DATA_DIR/secrets/` (or the SECRET_KEY given in the environment).
         case secret
+        /// An upload: a regular file below `$MATHESAR_DATA_DIR/media/`. Its
+        /// member is named `media/N`; its path (relative to media/) is the label.
+        case media
     }
 
     public struct Member: Equatable {
         public var name: String
         public var kind: Kind
-        /// The database's name (kind database) or the secret's file name (kind secret).
+        /// The database's name (kind database), the secret's file name (kind
+        /// secret), or the path below media/ (kind media).
         public var label: String?
         public var size: UInt64
         public var sha256: String
@@ -45,7 +49,7 @@ public struct BackupManifest: Equatable {
             ("role", .string(role)),
             ("members", .array(members.map { member in
                 var pairs: [(String, JSONValue)] = [("name", .string(member.name)), ("kind", .string(member.kind.rawValue))]
-                if let label = member.label { pairs.append((member.kind == .secret ? "secret" : "database", .string(label))) }
+                if let label = member.label { pairs.append((member.kind.labelKey, .string(label))) }
                 pairs += [("size", .number(Double(member.size))), ("sha256", .string(member.sha256))]
                 return .object(pairs)
             })),
@@ -72,20 +76,37 @@ public struct BackupManifest: Equatable {
                   let sha = item["sha256"]?.stringValue, sha.count == 64, sha.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
                 return .failure(ManifestProblem("manifest.json has a member without a valid name, kind, size or sha256"))
             }
-            let label = kind == .secret ? item["secret"]?.stringValue : kind == .database ? item["database"]?.stringValue : nil
-            if kind != .roles && label == nil { return .failure(ManifestProblem("manifest.json: member \(name) does not say which \(kind == .secret ? "secret" : "database") it is")) }
+            let label = kind == .roles ? nil : item[kind.labelKey]?.stringValue
+            if kind != .roles && label == nil { return .failure(ManifestProblem("manifest.json: member \(name) does not say which \(kind.labelKey) it is")) }
+            if kind == .media, let label, !MediaTree.isSafeRelativePath(label) {
+                return .failure(ManifestProblem("manifest.json: member \(name) has the path \"\(label)\", which is not a plain path below media/"))
+            }
             if kind == .secret, let label, !BackupManifest.secretNames.contains(label) {
                 return .failure(ManifestProblem("manifest.json: member \(name) is the secret \(label), which mathesar-init does not keep"))
             }
             members.append(Member(name: name, kind: kind, label: label, size: UInt64(size), sha256: sha))
         }
         if Set(members.map(\.name)).count != members.count { return .failure(ManifestProblem("manifest.json names a member twice")) }
+        let uploads = members.filter { $0.kind == .media }.compactMap(\.label)
+        if Set(uploads).count != uploads.count { return .failure(ManifestProblem("manifest.json names an upload path twice")) }
         return .success(BackupManifest(created: json["created"]?.stringValue ?? "?", mode: mode, serverVersionNumber: Int(server),
                                        internalDatabase: internalName, role: role, members: members))
     }
 
     /// The files of `secrets/` a backup carries (what boot persists there).
     public static let secretNames = ["secret_key", "postgres_password"]
+}
+
+extension BackupManifest.Kind {
+    /// The manifest's key for a member's label.
+    var labelKey: String {
+        switch self {
+        case .roles: return "roles"
+        case .database: return "database"
+        case .secret: return "secret"
+        case .media: return "path"
+        }
+    }
 }
 
 /// Why a manifest cannot be restored (for the refusal message).

@@ -83,6 +83,8 @@ public struct BackupRun {
         }
 
         var partial: String?
+        var outputDirectory: (directory: OutputDirectory, name: String)?
+        defer { outputDirectory?.directory.close() }
         let fd: Int32
         let destination: String
         switch output {
@@ -91,8 +93,13 @@ public struct BackupRun {
             destination = "standard output"
         case .file(let path):
             destination = path
+            do throws(Failure) {
+                outputDirectory = try OutputDirectory.open(for: path, volume: config.dataDirectory)
+            } catch {
+                throw .failure(error)
+            }
             let name = path + ".partial"
-            let created = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+            let created = outputDirectory!.directory.create(outputDirectory!.name + ".partial")
             guard created >= 0 else {
                 throw .failure(Failure(ExitCode.volumeUnusable, "cannot create \(name): \(lastErrnoText())\(errno == EEXIST ? " (left by an interrupted backup? remove it)" : "")"))
             }
@@ -103,6 +110,7 @@ public struct BackupRun {
         do throws(Failure) {
             let writer = ArchiveWriter(fd: fd, destination: destination)
             for file in files { try writer.add(name: file.name, kind: file.kind, label: file.label, file: file.path) }
+            let uploads = try addUploads(to: writer)
             for secret in secrets {
                 try writer.add(name: "secrets/\(secret.name)", kind: .secret, label: secret.name, bytes: Array((secret.value + "\n").utf8))
             }
@@ -112,22 +120,44 @@ public struct BackupRun {
             try writer.finish()
             if let partial, case .file(let path) = output {
                 guard fsync(fd) == 0 else { throw Failure(ExitCode.volumeUnusable, "cannot flush \(partial) to disk: \(lastErrnoText())") }
-                let rc = FileSystem.renameNoReplace(partial, path)
+                let (directory, base) = outputDirectory!
+                let rc = directory.renameNoReplace(base + ".partial", base)
                 guard rc == 0 else {
                     throw Failure(ExitCode.volumeUnusable, "cannot rename \(partial) to \(path): \(errnoText(rc))\(rc == EEXIST ? " (it exists; choose another --output or remove it)" : "")")
                 }
                 close(fd)
-                AtomicFile.syncDirectory(AtomicFile.parentDirectory(of: path))
+                _ = fsync(directory.fd)
             }
-            let summary = "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", ")))\(config.database.mode == .bundled ? ", the roles" : ""), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"); \(Self.size(writer.written)) written to \(destination) in \(formatDuration(Instant.now().seconds(since: start)))"
+            let summary = "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", ")))\(config.database.mode == .bundled ? ", the roles" : ""), \(uploads.count) upload\(uploads.count == 1 ? "" : "s") (\(Self.size(uploads.bytes))), \(secrets.count) secret\(secrets.count == 1 ? "" : "s"); \(Self.size(writer.written)) written to \(destination) in \(formatDuration(Instant.now().seconds(since: start)))"
             return summary
         } catch {
-            if let partial {
+            if partial != nil, let out = outputDirectory {
                 close(fd)
-                unlink(partial)
+                unlinkat(out.directory.fd, out.name + ".partial", 0)
             }
             throw .failure(error)
         }
+    }
+
+    /// The uploads in media/, read through descriptors (MediaTree): each
+    /// regular file as `media/N`; what is left out is named in a warning.
+    private func addUploads(to writer: ArchiveWriter) throws(Failure) -> (count: Int, bytes: UInt64) {
+        let media = config.mediaDirectory
+        let root = config.app.mediaRoot
+        if root.trimmingCharacters(in: "/") != media.trimmingCharacters(in: "/") {
+            logger.warning("backup: MEDIA_ROOT=\(root) is outside the volume; the uploads there are not in this backup (only \(media) is); back that directory up yourself")
+        }
+        var count = 0
+        var bytes: UInt64 = 0
+        let skipped = try MediaTree.walk(media) { (path: String, fd: Int32) throws(Failure) in
+            count += 1
+            try writer.add(name: "media/\(count)", kind: .media, label: path, descriptor: fd, file: "\(media)/\(path)")
+            bytes += writer.members.last!.size
+        }
+        for entry in skipped {
+            logger.warning("backup: left out \(entry.path.hasPrefix("/") ? entry.path : media + "/" + entry.path): \(entry.why)")
+        }
+        return (count, bytes)
     }
 
     private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {

@@ -57,6 +57,11 @@ public struct ExternalRestore {
         guard count == 0 else {
             throw .failure(Failure(ExitCode.volumeUnusable, "restore: the database \(config.database.name) on \(config.database.host!):\(config.database.port) is not empty (\(count) tables, views or sequences); restore writes only into an empty database and changed nothing; create a new one (CREATE DATABASE ... OWNER \(config.database.user)) and set POSTGRES_DB to it"))
         }
+        let uploads = manifest.members.filter { $0.kind == .media }
+        let occupied = uploads.isEmpty ? [] : MediaTree.isOccupied(data: config.dataDirectory)
+        guard occupied.isEmpty else {
+            throw .failure(Failure(ExitCode.volumeUnusable, "restore: \(config.mediaDirectory) is not empty (\(occupied.joined(separator: ", "))) and the backup holds \(uploads.count) upload(s) for it; restore changed nothing; move it away (mv \(config.mediaDirectory) \(config.mediaDirectory).before-restore) or use a new volume"))
+        }
         do throws(Failure) {
             let store = SecretStore(directory: config.secretsDirectory, owner: appUser)
             if let key = verified.secrets["secret_key"] { try store.persist("secret_key", value: key) }
@@ -67,10 +72,20 @@ public struct ExternalRestore {
         try runTool(tools.spec("pg_restore", ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction",
                                               "--dbname=" + ClientTools.conninfoDatabase(config.database.name), verified.files[member.name]!],
                                database: config.database.name, source: "pg_restore"), what: "restoring \(config.database.name)")
+        if !uploads.isEmpty {
+            // After the database: a failed pg_restore (one transaction) leaves media/ as it was.
+            do throws(Failure) {
+                try MediaTree.build(uploads.map { ($0.label!, verified.files[$0.name]!) }, data: config.dataDirectory, owner: appUser)
+                try MediaTree.place(data: config.dataDirectory)
+                MediaTree.finish(data: config.dataDirectory)
+            } catch {
+                throw .failure(error)
+            }
+        }
         if let given = config.secretKey.givenValue, let restored = verified.secrets["secret_key"], given != restored {
             logger.warning("restore: SECRET_KEY is set in the environment and differs from the key in the backup (now in \(config.secretsDirectory)/secret_key); the app cannot read the passwords it stored with the old key: unset SECRET_KEY (and SECRET_KEY_FILE) so that the restored key is used")
         }
-        return "the internal database \(manifest.internalDatabase) restored into \(config.database.name) on \(config.database.host!):\(config.database.port), and SECRET_KEY, in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
+        return "the internal database \(manifest.internalDatabase) restored into \(config.database.name) on \(config.database.host!):\(config.database.port), \(uploads.count) upload\(uploads.count == 1 ? "" : "s") and SECRET_KEY, in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
     }
 
     private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {

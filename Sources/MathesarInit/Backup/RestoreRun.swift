@@ -46,6 +46,8 @@ public final class RestoreRun {
             }
             try DataVolume.prepare(config.dataDirectory)
             lock = try VolumeLock.acquire(path: config.lockPath)
+            let leftovers = MediaTree.removeLeftovers(data: config.dataDirectory, clusterInPlace: FileIO.exists(config.pgdata + "/PG_VERSION"))
+            if !leftovers.isEmpty { logger.warning("restore: removed what an interrupted restore left: \(leftovers.joined(separator: ", "))") }
             switch ClusterDirectory.classify(config.pgdata) {
             case .empty: break
             case .cluster(let major):
@@ -101,6 +103,12 @@ public final class RestoreRun {
             throw .failure(Failure(ExitCode.volumeUnusable, "restore: \(path) comes from PostgreSQL \(manifest.serverMajor), newer than this image's \(major); restore it with an image that bundles PostgreSQL \(manifest.serverMajor) or newer; nothing was changed"))
         }
         let memberFile = { (member: BackupManifest.Member) in verified.files[member.name]! }
+        // Uploads go only into an empty media/ (refused now, before the server starts).
+        let uploads = manifest.members.filter { $0.kind == .media }
+        let occupied = uploads.isEmpty ? [] : MediaTree.isOccupied(data: config.dataDirectory)
+        guard occupied.isEmpty else {
+            throw .failure(Failure(ExitCode.volumeUnusable, "restore: \(config.mediaDirectory) is not empty (\(occupied.joined(separator: ", "))) and the backup holds \(uploads.count) upload(s) for it; restore changed nothing; move it away (mv \(config.mediaDirectory) \(config.mediaDirectory).before-restore) or use a new volume"))
+        }
 
         // The server on the new cluster: socket only, in the run directory we hold the lock for.
         let privateServer = BundledServer(pgdata: target, binaries: binaries, serverUser: serverUser, runDirectory: config.runDirectory,
@@ -149,10 +157,20 @@ public final class RestoreRun {
         guard !FileIO.exists(target + "/postmaster.pid") else {
             throw .failure(Failure(ExitCode.internalError, "restore: the new cluster's server did not shut down cleanly; nothing was changed"))
         }
+        do throws(Failure) {
+            // The uploads, built in a private sibling from the unpacked files.
+            if !uploads.isEmpty {
+                try MediaTree.build(uploads.map { ($0.label!, memberFile($0)) }, data: config.dataDirectory, owner: appUser)
+            }
+        } catch {
+            throw .failure(error)
+        }
         FileSystem.removeTree(staging)
         do throws(Failure) {
-            // Secrets before the rename: a kill between the two leaves an empty
-            // PGDATA (restore again), never a cluster whose key is missing.
+            // media/ and the secrets before the rename: a kill before it leaves
+            // an empty PGDATA (restore again: it removes that media/, marked
+            // pending), never a cluster whose key or uploads are missing.
+            if !uploads.isEmpty { try MediaTree.place(data: config.dataDirectory) }
             let store = SecretStore(directory: config.secretsDirectory, owner: appUser)
             for (name, value) in verified.secrets.sorted(by: { $0.key < $1.key }) { try store.persist(name, value: value) }
             if let given = config.secretKey.givenValue, let restored = verified.secrets["secret_key"], given != restored {
@@ -160,10 +178,11 @@ public final class RestoreRun {
             }
             try server.finishInit(target: target)
             finished = true
+            if !uploads.isEmpty { MediaTree.finish(data: config.dataDirectory) }
         } catch {
             throw .failure(error)
         }
-        return "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", "))), the roles and \(verified.secrets.count) secret\(verified.secrets.count == 1 ? "" : "s") restored into \(config.pgdata) (PostgreSQL \(major)) in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
+        return "\(databases.count) database\(databases.count == 1 ? "" : "s") (\(databases.joined(separator: ", "))), \(uploads.count) upload\(uploads.count == 1 ? "" : "s"), the roles and \(verified.secrets.count) secret\(verified.secrets.count == 1 ? "" : "s") restored into \(config.pgdata) (PostgreSQL \(major)) in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
     }
 
     private func runTool(_ spec: ProcessSpec, what: String) throws(Interruption) {
