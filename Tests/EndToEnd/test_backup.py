@@ -357,6 +357,29 @@ def test_a_kill_after_the_uploads_are_placed_but_before_the_cluster_is_undone_by
     assert not (target.data / ".media-restore.pending").exists() and not (target.data / ".media-restore").exists()
 
 
+def test_a_boot_ends_a_restore_killed_after_its_cluster_was_in_place_and_keeps_the_uploads(source, tmp_path):
+    """A kill between the cluster's rename and the removal of the uploads' marker
+    leaves a finished restore with its marker: the next boot removes the marker,
+    so that a later restore (the cluster moved away) never takes these uploads for
+    an interrupted restore's leftovers."""
+    _, _, archive, _ = source
+    target = make_volume(tmp_path, "marker-left")
+    port = free_port()
+    code, restore = command(env_for(target, port), "restore", str(archive))
+    assert code == 0, restore.output
+    (target.data / ".media-restore.pending").write_bytes(b"")  # what that kill leaves
+    code, init = boot(env_for(target, port, ACTION="read"))
+    assert code == 0, init.output
+    assert "removed its marker" in init.output and "the uploads in media/ are kept" in init.output
+    assert not (target.data / ".media-restore.pending").exists()
+    shutil.move(target.pgdata, target.data / "cluster-moved-away")
+    code, again = command(env_for(target, port), "restore", str(archive))
+    assert code == 73, again.output  # media/ holds files: refused, nothing removed
+    assert "restored by the interrupted restore" not in again.output
+    for path, data in UPLOADS.items():
+        assert (target.data / "media" / path).read_bytes() == data
+
+
 def test_a_live_backup_holds_each_transaction_whole_and_restores(tmp_path):
     volume = make_volume(tmp_path, "live")
     port = free_port()

@@ -117,6 +117,7 @@ public final class BootSequence {
         do {
             try DataVolume.prepare(config.dataDirectory)
             lock = try VolumeLock.acquire(path: config.lockPath)
+            finishInterruptedRestore()
             let store = SecretStore(directory: config.secretsDirectory, owner: checked.appUser)
             var generated: [String] = []
             let key = try resolveSecretKey(store, source: checked.secretKeySource)
@@ -145,6 +146,17 @@ public final class BootSequence {
         } catch {
             throw .failure(error)
         }
+    }
+
+    /// A restore killed after its cluster's rename but before it removed its
+    /// uploads' marker has finished: the marker goes, so that no later restore
+    /// (after the cluster was moved away) takes these uploads for its own leftovers.
+    private func finishInterruptedRestore() {
+        guard config.database.mode == .bundled, FileIO.exists(config.pgdata + "/PG_VERSION"),
+              FileIO.exists(config.dataDirectory + "/" + MediaTree.pendingName) else { return }
+        let removed = MediaTree.removeLeftovers(data: config.dataDirectory, clusterInPlace: true)
+        logger.info("volume: the last restore had put its cluster in place; removed its marker \(config.dataDirectory)/\(MediaTree.pendingName)"
+                    + (removed.isEmpty ? "" : " and \(removed.joined(separator: ", "))") + "; the uploads in media/ are kept")
     }
 
     /// The external database phase: the helper waits for the server and checks the role.
