@@ -17,12 +17,11 @@ Mathesar's volume); the pair order flips each round."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 
 from common import HERE, REPO, Subject, base_env, log, ours_bundled_env, read_marks
-from flows import new_marks, parse_phase_lines, stop_clean
+from flows import http_status, new_marks, parse_phase_lines, stop_clean
 from kit import PostgresServer, free_port
 from stats import fmt_ms, med, pair_ratios, ratio_cell, summary, target_line
 
@@ -51,12 +50,7 @@ def gunicorn(port):
 
 def answers(port):
     """Whether anything answers HTTP on 127.0.0.1:port."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-            return s.recv(12).startswith(b"HTTP/")
-    except OSError:
-        return False
+    return http_status(port, timeout=1).startswith(b"HTTP/")
 
 
 def first_answer(inst, port, timeout):

@@ -53,17 +53,18 @@ def pg_ping(port, user, db):
         s.close()
 
 
-def http_ok(port):
-    s = socket.socket()
-    s.settimeout(0.5)
+def http_status(port, timeout=0.5):
+    """The first bytes of the answer to `GET /` on 127.0.0.1:port (b"" when nothing answers)."""
     try:
-        s.connect(("127.0.0.1", port))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        return s.recv(64).startswith((b"HTTP/1.0 200", b"HTTP/1.1 200"))
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            return s.recv(64)
     except OSError:
-        return False
-    finally:
-        s.close()
+        return b""
+
+
+def http_ok(port):
+    return http_status(port).startswith((b"HTTP/1.0 200", b"HTTP/1.1 200"))
 
 
 # --------------------------------------------------------------------------
