@@ -182,6 +182,17 @@ def test_restore_boots_into_the_same_rows_databases_and_key(source, tmp_path):
         assert init.wait() == 143
 
 
+def test_restore_warns_when_the_environment_gives_another_secret_key(source, tmp_path):
+    volume, _, archive, _ = source
+    target = make_volume(tmp_path, "other-key")
+    code, restore = command(env_for(target, free_port(), SECRET_KEY="a-key-that-is-not-the-backups-0123456789"), "restore", str(archive))
+    assert code == 0, restore.output
+    assert "SECRET_KEY is set in the environment and differs from the key in the backup" in restore.output
+    assert "unset SECRET_KEY (and SECRET_KEY_FILE)" in restore.output
+    assert "a-key-that-is-not-the-backups" not in restore.output
+    assert (target.data / "secrets" / "secret_key").read_text() == (volume.data / "secrets" / "secret_key").read_text()
+
+
 def test_backup_holds_the_uploads_with_sizes_and_checksums_and_no_planted_link(source):
     volume, _, archive, backup = source
     m = manifest(archive)

@@ -12,6 +12,14 @@ public struct ArchiveReader {
         /// Secret name -> value.
         public var secrets: [String: String]
         public var bytes: UInt64
+
+        /// The warning for a SECRET_KEY given in the environment that is not the
+        /// restored one (nil when it is, or none is given): the app could not
+        /// read the passwords it stored with the restored key.
+        public func keyConflictWarning(_ config: Configuration) -> String? {
+            guard let given = config.secretKey.givenValue, let restored = secrets["secret_key"], given != restored else { return nil }
+            return "restore: SECRET_KEY is set in the environment and differs from the key in the backup (now in \(config.secretsDirectory)/secret_key); the app cannot read the passwords it stored with the old key: unset SECRET_KEY (and SECRET_KEY_FILE) so that the restored key is used"
+        }
     }
 
     /// Why an archive is refused; exit status 65 (EX_DATAERR: the input is bad).

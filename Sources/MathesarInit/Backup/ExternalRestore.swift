@@ -82,9 +82,7 @@ public struct ExternalRestore {
                 throw .failure(error)
             }
         }
-        if let given = config.secretKey.givenValue, let restored = verified.secrets["secret_key"], given != restored {
-            logger.warning("restore: SECRET_KEY is set in the environment and differs from the key in the backup (now in \(config.secretsDirectory)/secret_key); the app cannot read the passwords it stored with the old key: unset SECRET_KEY (and SECRET_KEY_FILE) so that the restored key is used")
-        }
+        if let warning = verified.keyConflictWarning(config) { logger.warning(warning) }
         return "the internal database \(manifest.internalDatabase) restored into \(config.database.name) on \(config.database.host!):\(config.database.port), \(uploads.count) upload\(uploads.count == 1 ? "" : "s") and SECRET_KEY, in \(formatDuration(Instant.now().seconds(since: start))); start the container as usual"
     }
 

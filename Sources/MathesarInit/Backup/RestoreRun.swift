@@ -173,9 +173,7 @@ public final class RestoreRun {
             if !uploads.isEmpty { try MediaTree.place(data: config.dataDirectory) }
             let store = SecretStore(directory: config.secretsDirectory, owner: appUser)
             for (name, value) in verified.secrets.sorted(by: { $0.key < $1.key }) { try store.persist(name, value: value) }
-            if let given = config.secretKey.givenValue, let restored = verified.secrets["secret_key"], given != restored {
-                logger.warning("restore: SECRET_KEY is set in the environment and differs from the key in the backup (now in \(config.secretsDirectory)/secret_key); the app cannot read the passwords it stored with the old key: unset SECRET_KEY (and SECRET_KEY_FILE) so that the restored key is used")
-            }
+            if let warning = verified.keyConflictWarning(config) { logger.warning(warning) }
             try server.finishInit(target: target)
             finished = true
             if !uploads.isEmpty { MediaTree.finish(data: config.dataDirectory) }
